@@ -1,0 +1,117 @@
+# readyd: build, install and test. The targets are a contract: the README and .ci/run use
+# them. `make` builds everything; `make check` runs the tests a base machine can run;
+# `make check-systemd` (and later check-peers) the real-supervisor ones.
+
+VERSION    := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+SOVERSION  := $(firstword $(subst ., ,$(VERSION)))
+
+PREFIX     ?= /usr/local
+EXEC_PREFIX ?= $(PREFIX)
+LIBDIR     ?= $(EXEC_PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+DESTDIR    ?=
+
+CARGO      ?= cargo
+CARGOFLAGS ?= --locked
+CBINDGEN   ?= cbindgen
+CC         ?= cc
+# What a static link of libreadyd.a needs besides it (rustc --print native-static-libs).
+LIBS_PRIVATE := -lc -lm -lrt -lpthread
+
+BUILD      := build
+STATIC     := target/release/libreadyd.a
+SHARED     := $(BUILD)/libreadyd.so.$(VERSION)
+RUST_SRC   := $(wildcard src/*.rs src/*.c) Cargo.toml Cargo.lock build.rs include/readyd.h
+# Warnings every C program of ours must pass; the examples are held to the same.
+C_STRICT   := -std=c11 -Wall -Wextra -Wpedantic -Werror -Wformat=2
+
+.PHONY: all install uninstall check check-rust check-header check-c check-systemd demo \
+        header clean
+
+all: $(SHARED) $(BUILD)/libreadyd.so.$(SOVERSION) $(BUILD)/libreadyd.so $(BUILD)/libreadyd.a \
+     $(BUILD)/supervise
+
+$(STATIC): $(RUST_SRC)
+	$(CARGO) build --release $(CARGOFLAGS) --lib
+
+# The shipped library is linked here, not by cargo: rustc gives a cdylib its own version
+# script, and only ours decides what is exported (include/readyd.map) and under which
+# node. NEEDED must stay libc.so.6 alone.
+$(SHARED): $(STATIC) include/readyd.map
+	@mkdir -p $(BUILD)
+	$(CC) -shared -o $@ -Wl,--whole-archive $(STATIC) -Wl,--no-whole-archive \
+	  -Wl,--version-script=include/readyd.map -Wl,-soname,libreadyd.so.$(SOVERSION) \
+	  -Wl,--gc-sections -Wl,-z,defs -Wl,-z,relro -Wl,-z,now -Wl,--as-needed -Wl,--strip-debug
+
+$(BUILD)/libreadyd.so.$(SOVERSION): $(SHARED)
+	ln -sf $(notdir $<) $@
+$(BUILD)/libreadyd.so: $(BUILD)/libreadyd.so.$(SOVERSION)
+	ln -sf $(notdir $<) $@
+$(BUILD)/libreadyd.a: $(STATIC)
+	@mkdir -p $(BUILD)
+	cp $< $@
+
+# The test supervisor: a notify receiver and an Upstart emulation (tests/c/supervise.c).
+$(BUILD)/supervise: tests/c/supervise.c
+	@mkdir -p $(BUILD)
+	$(CC) $(C_STRICT) -D_GNU_SOURCE -o $@ $<
+
+install: all
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR) \
+	  $(DESTDIR)$(INCLUDEDIR)/readyd/systemd
+	install -m 0755 $(SHARED) $(DESTDIR)$(LIBDIR)/
+	ln -sf libreadyd.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libreadyd.so.$(SOVERSION)
+	ln -sf libreadyd.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libreadyd.so
+	install -m 0644 $(BUILD)/libreadyd.a $(DESTDIR)$(LIBDIR)/
+	install -m 0644 include/readyd.h $(DESTDIR)$(INCLUDEDIR)/readyd/
+	install -m 0644 include/systemd/sd-daemon.h $(DESTDIR)$(INCLUDEDIR)/readyd/systemd/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+	    -e 's|@LIBS_PRIVATE@|$(LIBS_PRIVATE)|' \
+	    pkgconfig/readyd.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/readyd.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/libreadyd.so.$(VERSION) \
+	      $(DESTDIR)$(LIBDIR)/libreadyd.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libreadyd.so \
+	      $(DESTDIR)$(LIBDIR)/libreadyd.a $(DESTDIR)$(PKGCONFIGDIR)/readyd.pc \
+	      $(DESTDIR)$(INCLUDEDIR)/readyd/readyd.h \
+	      $(DESTDIR)$(INCLUDEDIR)/readyd/systemd/sd-daemon.h
+	-rmdir $(DESTDIR)$(INCLUDEDIR)/readyd/systemd $(DESTDIR)$(INCLUDEDIR)/readyd 2>/dev/null
+
+header:
+	$(CBINDGEN) --config cbindgen.toml --crate readyd --output include/readyd.h
+
+check: check-rust check-header check-c
+
+check-rust:
+	$(CARGO) fmt --check
+	$(CARGO) clippy $(CARGOFLAGS) --all-targets -- -D warnings
+	$(CARGO) test $(CARGOFLAGS)
+
+# The committed header must be what cbindgen makes of the sources now.
+check-header:
+	@if ! command -v $(CBINDGEN) >/dev/null; then \
+	  echo "SKIP: header drift check: cbindgen not found (cargo install cbindgen --version 0.29.4 --locked)"; \
+	else \
+	  t=$$(mktemp) && $(CBINDGEN) --quiet --config cbindgen.toml --crate readyd --output $$t && \
+	  if diff -u include/readyd.h $$t; then echo "ok - include/readyd.h matches the sources"; rm -f $$t; \
+	  else rm -f $$t; echo "not ok - include/readyd.h is stale: run 'make header' and commit it"; exit 1; fi; \
+	fi
+
+# The C layer: install into a scratch prefix, build the examples through pkg-config with
+# strict warnings, check the ABI, run them under the receiver and the Upstart emulation.
+check-c: all
+	tests/c/check-c.sh
+
+# Real systemd 252 in a container (root; about two minutes the first time).
+check-systemd: all
+	tests/c/build-examples.sh $(BUILD)/examples
+	tests/systemd/check-systemd.sh $(BUILD)/examples
+
+demo: all
+	tests/demo.sh
+
+clean:
+	$(CARGO) clean
+	rm -rf $(BUILD)

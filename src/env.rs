@@ -1,0 +1,212 @@
+//! The environment, and the integer rules systemd applies to its variables.
+//!
+//! Integers are parsed the way libsystemd does (reference §2.1): leading spaces, tabs and
+//! newlines are skipped, a `0b`/`0o` prefix selects base 2/8, otherwise C's base-0 rules
+//! apply (`0x` hex, leading `0` octal, optional sign), and nothing may trail the number.
+//! The digits themselves go through libc's `strtol` family so that every corner (a sign
+//! after a `0b`, `-0`, other white space) comes out exactly as in libsystemd.
+
+use core::ffi::{CStr, c_char, c_int};
+
+use crate::errno::{self, Errno, Result};
+
+/// `NOTIFY_SOCKET`: where sd_notify sends.
+pub const NOTIFY_SOCKET: &CStr = c"NOTIFY_SOCKET";
+/// `UPSTART_JOB`: set by Upstart for the jobs it starts.
+pub const UPSTART_JOB: &CStr = c"UPSTART_JOB";
+/// `UPSTART_INSTANCE`: set by Upstart for instance jobs.
+pub const UPSTART_INSTANCE: &CStr = c"UPSTART_INSTANCE";
+
+/// Reads a variable. The returned bytes live in the environment block: they stay valid
+/// until the variable is changed or removed, so callers copy what they need before any
+/// `unset`.
+pub fn get(name: &CStr) -> Option<&'static CStr> {
+    // SAFETY: name is NUL-terminated; getenv returns NULL or a NUL-terminated string.
+    let p = unsafe { libc::getenv(name.as_ptr()) };
+    if p.is_null() {
+        None
+    } else {
+        // SAFETY: p is non-NULL and NUL-terminated (see above).
+        Some(unsafe { CStr::from_ptr(p) })
+    }
+}
+
+/// Removes a variable. Like libsystemd, this uses `unsetenv()`, which is not thread-safe
+/// against a concurrent `getenv()`/`setenv()` in another thread.
+pub fn unset(name: &CStr) {
+    // SAFETY: name is NUL-terminated. unsetenv fails only for an invalid name, and ours
+    // are constants.
+    unsafe { libc::unsetenv(name.as_ptr()) };
+}
+
+/// Removes each variable in `names` when `unset_environment` is non-zero (the C flag).
+pub fn unset_if(unset_environment: c_int, names: &[&CStr]) {
+    if unset_environment != 0 {
+        for n in names {
+            unset(n);
+        }
+    }
+}
+
+/// Skips the white space libsystemd skips itself before handing a number to strtol.
+fn skip_space(s: &[u8]) -> usize {
+    s.iter()
+        .take_while(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+        .count()
+}
+
+/// The `0b`/`0o` prefixes libsystemd adds to C's base 0: returns (offset after it, base).
+fn python_base(s: &[u8]) -> (usize, c_int) {
+    match s {
+        [b'0', b'b' | b'B', ..] => (2, 2),
+        [b'0', b'o' | b'O', ..] => (2, 8),
+        _ => (0, 0),
+    }
+}
+
+/// Runs one of libc's strto* functions on `s` from `start`, with the checks libsystemd
+/// applies: errno from the conversion, nothing parsed, or anything trailing.
+fn strto<T>(
+    s: &CStr,
+    conv: unsafe extern "C" fn(*const c_char, *mut *mut c_char, c_int) -> T,
+) -> Result<(T, bool)> {
+    let bytes = s.to_bytes();
+    let ws = skip_space(bytes);
+    let (prefix, base) = python_base(&bytes[ws..]);
+    let begin = ws + prefix;
+    let negative = bytes.get(begin) == Some(&b'-');
+    // SAFETY: begin <= bytes.len(), so the pointer stays inside the NUL-terminated string.
+    let start = unsafe { s.as_ptr().add(begin) };
+    let mut end: *mut c_char = core::ptr::null_mut();
+    errno::clear();
+    // SAFETY: start is NUL-terminated; end is a valid out-pointer.
+    let value = unsafe { conv(start, &mut end, base) };
+    // SAFETY: reading this thread's errno.
+    let e = unsafe { *libc::__errno_location() };
+    if e > 0 {
+        return Err(Errno(e));
+    }
+    // SAFETY: strto* sets end to a position within the string (or to start).
+    if end.is_null() || core::ptr::eq(end, start) || unsafe { *end } != 0 {
+        return Err(Errno(libc::EINVAL));
+    }
+    Ok((value, negative))
+}
+
+/// libsystemd's `safe_atoi`: a C int (used for `LISTEN_FDS`).
+pub fn parse_int(s: &CStr) -> Result<c_int> {
+    let (v, _) = strto(s, libc::strtol)?;
+    c_int::try_from(v).map_err(|_| Errno(libc::ERANGE))
+}
+
+/// libsystemd's `safe_atou64`: an unsigned 64-bit value; a non-zero value written with a
+/// minus sign is out of range (strtoull would wrap it).
+pub fn parse_u64(s: &CStr) -> Result<u64> {
+    let (v, negative) = strto(s, libc::strtoull)?;
+    if v != 0 && negative {
+        return Err(Errno(libc::ERANGE));
+    }
+    Ok(v)
+}
+
+/// libsystemd's `safe_atou`: as [`parse_u64`], then it must fit 32 bits.
+pub fn parse_u32(s: &CStr) -> Result<u32> {
+    let (v, negative) = strto(s, libc::strtoul)?;
+    if v != 0 && negative {
+        return Err(Errno(libc::ERANGE));
+    }
+    u32::try_from(v).map_err(|_| Errno(libc::ERANGE))
+}
+
+/// libsystemd's `parse_pid`: an unsigned value that must be a valid, positive pid_t.
+pub fn parse_pid(s: &CStr) -> Result<libc::pid_t> {
+    let v = parse_u64(s)?;
+    match libc::pid_t::try_from(v) {
+        Ok(pid) if pid > 0 => Ok(pid),
+        _ => Err(Errno(libc::ERANGE)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use libc::{EINVAL, ERANGE};
+
+    fn c(s: &str) -> std::ffi::CString {
+        std::ffi::CString::new(s).unwrap()
+    }
+
+    #[test]
+    fn int_rules_from_the_reference() {
+        let ok = [
+            ("2", 2),
+            (" 2", 2),
+            ("+2", 2),
+            ("0x2", 2),
+            ("0b10", 2),
+            ("02", 2),
+            ("010", 8),
+        ];
+        for (s, v) in ok {
+            assert_eq!(parse_int(&c(s)), Ok(v), "{s:?}");
+        }
+        assert_eq!(parse_int(&c("-1")), Ok(-1));
+        for s in ["2 ", "", "abc", "0x", "1.5"] {
+            assert_eq!(parse_int(&c(s)), Err(Errno(EINVAL)), "{s:?}");
+        }
+        for s in ["99999999999", "99999999999999999999", "2147483648"] {
+            assert_eq!(parse_int(&c(s)), Err(Errno(ERANGE)), "{s:?}");
+        }
+        assert_eq!(parse_int(&c("2147483647")), Ok(i32::MAX));
+    }
+
+    #[test]
+    fn u64_rules_from_the_reference() {
+        let ok = [
+            ("1000000", 1_000_000u64),
+            (" 5", 5),
+            ("0x10", 16),
+            ("010", 8),
+            ("-0", 0),
+            ("0o17", 15),
+            ("0B11", 3),
+            ("18446744073709551615", u64::MAX),
+        ];
+        for (s, v) in ok {
+            assert_eq!(parse_u64(&c(s)), Ok(v), "{s:?}");
+        }
+        for s in ["-1", "18446744073709551616", "0b-1"] {
+            assert_eq!(parse_u64(&c(s)), Err(Errno(ERANGE)), "{s:?}");
+        }
+        for s in ["", "abc", "1.5", "5s", "5 "] {
+            assert_eq!(parse_u64(&c(s)), Err(Errno(EINVAL)), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn u32_rules() {
+        assert_eq!(parse_u32(&c("4294967295")), Ok(u32::MAX));
+        assert_eq!(parse_u32(&c("4294967296")), Err(Errno(ERANGE)));
+        assert_eq!(parse_u32(&c("-1")), Err(Errno(ERANGE)));
+        assert_eq!(parse_u32(&c("abc")), Err(Errno(EINVAL)));
+    }
+
+    #[test]
+    fn pid_rules_from_the_reference() {
+        assert_eq!(parse_pid(&c("1")), Ok(1));
+        assert_eq!(parse_pid(&c(" 42")), Ok(42));
+        assert_eq!(parse_pid(&c("0x2a")), Ok(42));
+        for s in [
+            "0",
+            "-1",
+            "2147483648",
+            "4294967296",
+            "99999999999999999999",
+        ] {
+            assert_eq!(parse_pid(&c(s)), Err(Errno(ERANGE)), "{s:?}");
+        }
+        for s in ["abc", "", "42 "] {
+            assert_eq!(parse_pid(&c(s)), Err(Errno(EINVAL)), "{s:?}");
+        }
+    }
+}

@@ -1,0 +1,31 @@
+//! readyd: tell your supervisor "I am ready, this is my PID" without linking libsystemd.
+//!
+//! The crate is a C library first. Its exports (see `ffi`) carry libsystemd's sd-daemon
+//! prototypes and behaviour, plus `upstart_ready()`. The shipped library is `no_std`, built
+//! with `panic = "abort"`, and depends on libc alone; the tests build it with std.
+//!
+//! Layout: `errno` (error type), `env` (environment access and systemd's integer rules),
+//! `address` (NOTIFY_SOCKET parsing), `notify` (sending one datagram, the barrier),
+//! `upstart` (the `expect stop` handshake), `ffi` (every `extern "C"` function, thin).
+//! The printf-style functions live in `shim.c`: stable Rust cannot define C variadics.
+
+#![cfg_attr(all(panic = "abort", not(test)), no_std)]
+
+pub mod address;
+pub mod env;
+pub mod errno;
+pub mod ffi;
+pub mod notify;
+pub mod upstart;
+
+pub use ffi::*;
+
+/// With `panic = "abort"` and no std, a panic can only abort: unwinding into a C caller
+/// would be undefined behaviour. The library has no panicking paths by design; this is the
+/// backstop.
+#[cfg(all(panic = "abort", not(test)))]
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
+    // SAFETY: abort() takes no arguments and never returns.
+    unsafe { libc::abort() }
+}
