@@ -155,18 +155,19 @@ fi
 #   <unit>: Got notification message from PID <pid> (READY=1, STATUS=..., ...)
 # A datagram from another pid under NotifyAccess=main is logged differently
 # ("... but reception only permitted for main PID ..."), so this line is the
-# evidence that READY=1 came from the main pid. The journal may lag a little.
+# evidence that READY=1 came from the main pid, and that the MAINPID it named is
+# that same pid. The journal may lag a little.
 line=""
 for _ in $(seq 1 50); do
   line=$(peer journal "$UNIT" -o cat 2>/dev/null |
-    grep -F "Got notification message from PID $main (" | grep -F "READY=1" | tail -n 1)
+    grep -F "Got notification message from PID $main (READY=1, STATUS=ready, MAINPID=$main)" | tail -n 1)
   [ -n "$line" ] && break
   sleep 0.1
 done
 if [ -n "$line" ]; then
   ok "journal: $line"
 else
-  not_ok "journal has no 'Got notification message from PID $main (... READY=1 ...)'; its notification lines:"
+  not_ok "journal has no 'Got notification message from PID $main (READY=1, STATUS=ready, MAINPID=$main)'; its notification lines:"
   peer journal "$UNIT" -o cat 2>/dev/null | grep -F "notification" | note
 fi
 
