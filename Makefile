@@ -22,27 +22,35 @@ LIBS_PRIVATE := -lc -lm -lrt -lpthread
 BUILD      := build
 STATIC     := target/release/libreadyd.a
 SHARED     := $(BUILD)/libreadyd.so.$(VERSION)
+COMPAT     := target/compat/libsystemd.so.0
 RUST_SRC   := $(wildcard src/*.rs src/*.c) Cargo.toml Cargo.lock build.rs include/readyd.h
 # Warnings every C program of ours must pass; the examples are held to the same.
 C_STRICT   := -std=c11 -Wall -Wextra -Wpedantic -Werror -Wformat=2
 
-.PHONY: all install uninstall check check-rust check-header check-c check-systemd demo \
-        header clean
+.PHONY: all compat install uninstall check check-rust check-header check-c check-systemd \
+        demo header clean
 
 all: $(SHARED) $(BUILD)/libreadyd.so.$(SOVERSION) $(BUILD)/libreadyd.so $(BUILD)/libreadyd.a \
-     $(BUILD)/supervise
+     $(COMPAT) $(BUILD)/supervise
+compat: $(COMPAT)
 
 $(STATIC): $(RUST_SRC)
 	$(CARGO) build --release $(CARGOFLAGS) --lib
 
-# The shipped library is linked here, not by cargo: rustc gives a cdylib its own version
-# script, and only ours decides what is exported (include/readyd.map) and under which
-# node. NEEDED must stay libc.so.6 alone.
+# The shipped libraries are linked here, not by cargo: rustc gives a cdylib its own
+# version script, and only ours decides what is exported and under which version node.
+# NEEDED must stay libc.so.6 alone. $(call link_shared,VERSION_SCRIPT,SONAME)
+link_shared = @mkdir -p $(@D) && \
+  $(CC) -shared -o $@ -Wl,--whole-archive $(STATIC) -Wl,--no-whole-archive \
+    -Wl,--version-script=$(1) -Wl,-soname,$(2) -Wl,--gc-sections -Wl,-z,defs \
+    -Wl,-z,relro -Wl,-z,now -Wl,--as-needed -Wl,--strip-debug
+
 $(SHARED): $(STATIC) include/readyd.map
-	@mkdir -p $(BUILD)
-	$(CC) -shared -o $@ -Wl,--whole-archive $(STATIC) -Wl,--no-whole-archive \
-	  -Wl,--version-script=include/readyd.map -Wl,-soname,libreadyd.so.$(SOVERSION) \
-	  -Wl,--gc-sections -Wl,-z,defs -Wl,-z,relro -Wl,-z,now -Wl,--as-needed -Wl,--strip-debug
+	$(call link_shared,include/readyd.map,libreadyd.so.$(SOVERSION))
+
+# The binary drop-in for libsystemd.so.0: the same code under libsystemd's version nodes.
+$(COMPAT): $(STATIC) include/libsystemd.map
+	$(call link_shared,include/libsystemd.map,libsystemd.so.0)
 
 $(BUILD)/libreadyd.so.$(SOVERSION): $(SHARED)
 	ln -sf $(notdir $<) $@
@@ -58,12 +66,13 @@ $(BUILD)/supervise: tests/c/supervise.c
 	$(CC) $(C_STRICT) -D_GNU_SOURCE -o $@ $<
 
 install: all
-	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR) \
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(LIBDIR)/readyd/compat $(DESTDIR)$(PKGCONFIGDIR) \
 	  $(DESTDIR)$(INCLUDEDIR)/readyd/systemd
 	install -m 0755 $(SHARED) $(DESTDIR)$(LIBDIR)/
 	ln -sf libreadyd.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libreadyd.so.$(SOVERSION)
 	ln -sf libreadyd.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libreadyd.so
 	install -m 0644 $(BUILD)/libreadyd.a $(DESTDIR)$(LIBDIR)/
+	install -m 0755 $(COMPAT) $(DESTDIR)$(LIBDIR)/readyd/compat/
 	install -m 0644 include/readyd.h $(DESTDIR)$(INCLUDEDIR)/readyd/
 	install -m 0644 include/systemd/sd-daemon.h $(DESTDIR)$(INCLUDEDIR)/readyd/systemd/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
@@ -75,9 +84,11 @@ uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libreadyd.so.$(VERSION) \
 	      $(DESTDIR)$(LIBDIR)/libreadyd.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libreadyd.so \
 	      $(DESTDIR)$(LIBDIR)/libreadyd.a $(DESTDIR)$(PKGCONFIGDIR)/readyd.pc \
+	      $(DESTDIR)$(LIBDIR)/readyd/compat/libsystemd.so.0 \
 	      $(DESTDIR)$(INCLUDEDIR)/readyd/readyd.h \
 	      $(DESTDIR)$(INCLUDEDIR)/readyd/systemd/sd-daemon.h
-	-rmdir $(DESTDIR)$(INCLUDEDIR)/readyd/systemd $(DESTDIR)$(INCLUDEDIR)/readyd 2>/dev/null
+	-rmdir $(DESTDIR)$(INCLUDEDIR)/readyd/systemd $(DESTDIR)$(INCLUDEDIR)/readyd \
+	  $(DESTDIR)$(LIBDIR)/readyd/compat $(DESTDIR)$(LIBDIR)/readyd 2>/dev/null
 
 header:
 	$(CBINDGEN) --config cbindgen.toml --crate readyd --output include/readyd.h

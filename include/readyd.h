@@ -16,6 +16,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #define READYD_VERSION_MAJOR 0
@@ -134,6 +135,121 @@ int sd_pid_notify_barrier(pid_t pid, int unset_environment, uint64_t timeout);
  * or `unsetenv()` (it removes two variables). Does not allocate.
  */
 int upstart_ready(void);
+
+/**
+ * Socket activation: how many fds the service manager passed, starting at fd 3
+ * (`SD_LISTEN_FDS_START`). Each is marked close-on-exec.
+ *
+ * Returns the count, 0 when none were passed or `LISTEN_PID` names another process (or
+ * `LISTEN_PIDFDID` another process's pidfd), or a negative errno: `-EINVAL`/`-ERANGE`
+ * for malformed variables, `-EBADF` when a passed fd is not open. With
+ * `unset_environment` non-zero, `LISTEN_PID`, `LISTEN_PIDFDID`, `LISTEN_FDS` and
+ * `LISTEN_FDNAMES` are removed whatever the result.
+ */
+int sd_listen_fds(int unset_environment);
+
+/**
+ * As `sd_listen_fds()`, and on success stores in `*names` a NULL-terminated array of
+ * the fds' names (`FileDescriptorName=`, from `LISTEN_FDNAMES`; `"unknown"` for each
+ * when unset). The array and each string are allocated with `malloc()`: free each
+ * string, then the array. `*names` is left untouched unless the return value is
+ * positive. `names` may be NULL. A malformed `LISTEN_FDNAMES` (or one whose count
+ * differs from `LISTEN_FDS`) is `-EINVAL`.
+ *
+ * # Safety
+ * `names` is NULL or valid for one write.
+ */
+int sd_listen_fds_with_names(int unset_environment, char ***names);
+
+/**
+ * Whether the service manager expects watchdog pings (`WATCHDOG=1`) from this process.
+ * Returns 1 and stores the interval in µs in `*usec` (if not NULL), 0 when not (no
+ * `WATCHDOG_USEC`, or `WATCHDOG_PID` names another process), or a negative errno for
+ * malformed values (`WATCHDOG_USEC` of 0 or all ones is `-EINVAL`). Ping at half the
+ * interval. With `unset_environment` non-zero, `WATCHDOG_USEC` and `WATCHDOG_PID` are
+ * removed whatever the result.
+ *
+ * # Safety
+ * `usec` is NULL or valid for one write.
+ */
+int sd_watchdog_enabled(int unset_environment, uint64_t *usec);
+
+/**
+ * 1 when the system was booted with systemd as init (`/run/systemd/system/` is a
+ * directory), 0 when not, a negative errno when that cannot be told.
+ */
+int sd_booted(void);
+
+/**
+ * 1 when `fd` is a FIFO or pipe (and, if `path` is not NULL, the FIFO at `path`), 0 when
+ * not, a negative errno (`-EBADF`) on error.
+ *
+ * # Safety
+ * `path` is NULL or NUL-terminated.
+ */
+int sd_is_fifo(int fd, const char *path);
+
+/**
+ * 1 when `fd` is a regular file or a character device (and, if `path` is not NULL, the
+ * same file or device as `path`), 0 when not, a negative errno on error.
+ *
+ * # Safety
+ * `path` is NULL or NUL-terminated.
+ */
+int sd_is_special(int fd, const char *path);
+
+/**
+ * 1 when `fd` is a socket of address family `family` (0: any), type `type` (0: any),
+ * listening if `listening` > 0, not listening if 0, either if negative; 0 when not;
+ * a negative errno on error (`-EINVAL` for a negative family or type).
+ */
+int sd_is_socket(int fd, int family, int type, int listening);
+
+/**
+ * As `sd_is_socket()` for `AF_INET`/`AF_INET6` (`family` 0 accepts both; anything else
+ * is `-EINVAL`), bound to `port` unless it is 0.
+ */
+int sd_is_socket_inet(int fd, int family, int type, int listening, uint16_t port);
+
+/**
+ * As `sd_is_socket()`, bound to the IPv4 or IPv6 address `addr` (`addr_len` bytes); a
+ * zero port, flow info or scope id matches any. `-EPFNOSUPPORT` for other families,
+ * `-ENOBUFS` when `addr_len` cannot hold a family.
+ *
+ * # Safety
+ * `addr` is NULL or points at `addr_len` readable bytes.
+ */
+int sd_is_socket_sockaddr(int fd, int type, const struct sockaddr *addr, unsigned int addr_len, int listening);
+
+/**
+ * As `sd_is_socket()` for `AF_UNIX`, bound to `path` unless it is NULL: a file system
+ * path (`length` 0 means `strlen(path)`), an abstract name (`path[0]` is NUL, `length`
+ * counts it), or an unnamed socket (`path` empty).
+ *
+ * # Safety
+ * `path` is NULL or readable as described.
+ */
+int sd_is_socket_unix(int fd, int type, int listening, const char *path, size_t length);
+
+/**
+ * 1 when `fd` is a POSIX message queue (and, if `path` is not NULL, the queue named
+ * `path`, which must be absolute: `-EINVAL` otherwise), 0 when not, a negative errno on
+ * error.
+ *
+ * # Safety
+ * `path` is NULL or NUL-terminated.
+ */
+int sd_is_mq(int fd, const char *path);
+
+/**
+ * The inode id of the pidfd `pidfd`, which names a process for its whole life (unlike
+ * its pid), stored in `*ret` if not NULL. Returns 0, `-EBADF` when `pidfd` is not a
+ * pidfd, or `-EOPNOTSUPP` when the kernel has no pidfs (before Linux 6.9).
+ *
+ * # Safety
+ * `ret` is NULL or valid for one write.
+ */
+int sd_pidfd_get_inode_id(int pidfd, uint64_t *ret);
 
 #ifdef __cplusplus
 }  // extern "C"

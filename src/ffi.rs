@@ -11,8 +11,7 @@ use core::ptr;
 
 use crate::env;
 use crate::errno::{Errno, Result, to_c};
-use crate::notify;
-use crate::upstart;
+use crate::{listen, notify, pidfd, probe, upstart, watchdog};
 
 /// Checks the arguments in libsystemd's order (each error wins over the ones after it),
 /// then sends.
@@ -177,4 +176,174 @@ pub unsafe extern "C" fn readyd__notify_formatted(
         unsafe { checked_send(pid, state, fds, n_fds) }
     };
     finish_notify(unset_environment, r)
+}
+
+/// Socket activation: how many fds the service manager passed, starting at fd 3
+/// (`SD_LISTEN_FDS_START`). Each is marked close-on-exec.
+///
+/// Returns the count, 0 when none were passed or `LISTEN_PID` names another process (or
+/// `LISTEN_PIDFDID` another process's pidfd), or a negative errno: `-EINVAL`/`-ERANGE`
+/// for malformed variables, `-EBADF` when a passed fd is not open. With
+/// `unset_environment` non-zero, `LISTEN_PID`, `LISTEN_PIDFDID`, `LISTEN_FDS` and
+/// `LISTEN_FDNAMES` are removed whatever the result.
+#[unsafe(no_mangle)]
+pub extern "C" fn sd_listen_fds(unset_environment: c_int) -> c_int {
+    let r = listen::listen_fds();
+    env::unset_if(unset_environment, &listen::VARIABLES);
+    to_c(r)
+}
+
+/// As `sd_listen_fds()`, and on success stores in `*names` a NULL-terminated array of
+/// the fds' names (`FileDescriptorName=`, from `LISTEN_FDNAMES`; `"unknown"` for each
+/// when unset). The array and each string are allocated with `malloc()`: free each
+/// string, then the array. `*names` is left untouched unless the return value is
+/// positive. `names` may be NULL. A malformed `LISTEN_FDNAMES` (or one whose count
+/// differs from `LISTEN_FDS`) is `-EINVAL`.
+///
+/// # Safety
+/// `names` is NULL or valid for one write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sd_listen_fds_with_names(
+    unset_environment: c_int,
+    names: *mut *mut *mut c_char,
+) -> c_int {
+    // SAFETY: forwards the caller's contract.
+    let r = unsafe { listen::listen_fds_with_names(names) };
+    env::unset_if(unset_environment, &listen::VARIABLES);
+    to_c(r)
+}
+
+/// Whether the service manager expects watchdog pings (`WATCHDOG=1`) from this process.
+/// Returns 1 and stores the interval in µs in `*usec` (if not NULL), 0 when not (no
+/// `WATCHDOG_USEC`, or `WATCHDOG_PID` names another process), or a negative errno for
+/// malformed values (`WATCHDOG_USEC` of 0 or all ones is `-EINVAL`). Ping at half the
+/// interval. With `unset_environment` non-zero, `WATCHDOG_USEC` and `WATCHDOG_PID` are
+/// removed whatever the result.
+///
+/// # Safety
+/// `usec` is NULL or valid for one write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sd_watchdog_enabled(unset_environment: c_int, usec: *mut u64) -> c_int {
+    // SAFETY: usec is NULL or valid for one write (caller's contract).
+    let r = watchdog::enabled(unsafe { usec.as_mut() });
+    env::unset_if(unset_environment, &watchdog::VARIABLES);
+    to_c(r)
+}
+
+/// 1 when the system was booted with systemd as init (`/run/systemd/system/` is a
+/// directory), 0 when not, a negative errno when that cannot be told.
+#[unsafe(no_mangle)]
+pub extern "C" fn sd_booted() -> c_int {
+    to_c(probe::booted())
+}
+
+/// 1 when `fd` is a FIFO or pipe (and, if `path` is not NULL, the FIFO at `path`), 0 when
+/// not, a negative errno (`-EBADF`) on error.
+///
+/// # Safety
+/// `path` is NULL or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sd_is_fifo(fd: c_int, path: *const c_char) -> c_int {
+    // SAFETY: forwards the caller's contract.
+    to_c(unsafe { probe::is_fifo(fd, path) })
+}
+
+/// 1 when `fd` is a regular file or a character device (and, if `path` is not NULL, the
+/// same file or device as `path`), 0 when not, a negative errno on error.
+///
+/// # Safety
+/// `path` is NULL or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sd_is_special(fd: c_int, path: *const c_char) -> c_int {
+    // SAFETY: forwards the caller's contract.
+    to_c(unsafe { probe::is_special(fd, path) })
+}
+
+/// 1 when `fd` is a socket of address family `family` (0: any), type `type` (0: any),
+/// listening if `listening` > 0, not listening if 0, either if negative; 0 when not;
+/// a negative errno on error (`-EINVAL` for a negative family or type).
+#[unsafe(no_mangle)]
+pub extern "C" fn sd_is_socket(fd: c_int, family: c_int, r#type: c_int, listening: c_int) -> c_int {
+    to_c(probe::is_socket(fd, family, r#type, listening))
+}
+
+/// As `sd_is_socket()` for `AF_INET`/`AF_INET6` (`family` 0 accepts both; anything else
+/// is `-EINVAL`), bound to `port` unless it is 0.
+#[unsafe(no_mangle)]
+pub extern "C" fn sd_is_socket_inet(
+    fd: c_int,
+    family: c_int,
+    r#type: c_int,
+    listening: c_int,
+    port: u16,
+) -> c_int {
+    to_c(probe::is_socket_inet(fd, family, r#type, listening, port))
+}
+
+/// As `sd_is_socket()`, bound to the IPv4 or IPv6 address `addr` (`addr_len` bytes); a
+/// zero port, flow info or scope id matches any. `-EPFNOSUPPORT` for other families,
+/// `-ENOBUFS` when `addr_len` cannot hold a family.
+///
+/// # Safety
+/// `addr` is NULL or points at `addr_len` readable bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sd_is_socket_sockaddr(
+    fd: c_int,
+    r#type: c_int,
+    addr: *const libc::sockaddr,
+    addr_len: c_uint,
+    listening: c_int,
+) -> c_int {
+    // SAFETY: forwards the caller's contract.
+    to_c(unsafe { probe::is_socket_sockaddr(fd, r#type, addr, addr_len, listening) })
+}
+
+/// As `sd_is_socket()` for `AF_UNIX`, bound to `path` unless it is NULL: a file system
+/// path (`length` 0 means `strlen(path)`), an abstract name (`path[0]` is NUL, `length`
+/// counts it), or an unnamed socket (`path` empty).
+///
+/// # Safety
+/// `path` is NULL or readable as described.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sd_is_socket_unix(
+    fd: c_int,
+    r#type: c_int,
+    listening: c_int,
+    path: *const c_char,
+    length: usize,
+) -> c_int {
+    // SAFETY: forwards the caller's contract.
+    to_c(unsafe { probe::is_socket_unix(fd, r#type, listening, path, length) })
+}
+
+/// 1 when `fd` is a POSIX message queue (and, if `path` is not NULL, the queue named
+/// `path`, which must be absolute: `-EINVAL` otherwise), 0 when not, a negative errno on
+/// error.
+///
+/// # Safety
+/// `path` is NULL or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sd_is_mq(fd: c_int, path: *const c_char) -> c_int {
+    // SAFETY: forwards the caller's contract.
+    to_c(unsafe { probe::is_mq(fd, path) })
+}
+
+/// The inode id of the pidfd `pidfd`, which names a process for its whole life (unlike
+/// its pid), stored in `*ret` if not NULL. Returns 0, `-EBADF` when `pidfd` is not a
+/// pidfd, or `-EOPNOTSUPP` when the kernel has no pidfs (before Linux 6.9).
+///
+/// # Safety
+/// `ret` is NULL or valid for one write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sd_pidfd_get_inode_id(pidfd: c_int, ret: *mut u64) -> c_int {
+    match pidfd::inode_id(pidfd) {
+        Ok(id) => {
+            // SAFETY: ret is NULL or valid for one write (caller's contract).
+            if let Some(out) = unsafe { ret.as_mut() } {
+                *out = id;
+            }
+            0
+        }
+        Err(e) => e.to_c(),
+    }
 }

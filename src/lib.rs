@@ -6,7 +6,9 @@
 //!
 //! Layout: `errno` (error type), `env` (environment access and systemd's integer rules),
 //! `address` (NOTIFY_SOCKET parsing), `notify` (sending one datagram, the barrier),
-//! `upstart` (the `expect stop` handshake), `ffi` (every `extern "C"` function, thin).
+//! `upstart` (the `expect stop` handshake), `listen` (socket activation), `watchdog`,
+//! `probe` (`sd_booted`, `sd_is_*`), `pidfd` (pidfd inode ids), and `ffi` (every
+//! `extern "C"` function, thin).
 //! The printf-style functions live in `shim.c`: stable Rust cannot define C variadics.
 
 #![cfg_attr(all(panic = "abort", not(test)), no_std)]
@@ -15,8 +17,12 @@ pub mod address;
 pub mod env;
 pub mod errno;
 pub mod ffi;
+pub mod listen;
 pub mod notify;
+pub mod pidfd;
+pub mod probe;
 pub mod upstart;
+pub mod watchdog;
 
 pub use ffi::*;
 

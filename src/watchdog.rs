@@ -1,0 +1,42 @@
+//! `WATCHDOG_USEC` / `WATCHDOG_PID` (reference §5).
+
+use core::ffi::{CStr, c_int};
+
+use crate::env;
+use crate::errno::{Errno, Result};
+
+/// The variables `sd_watchdog_enabled(1)` removes.
+pub const VARIABLES: [&CStr; 2] = [c"WATCHDOG_USEC", c"WATCHDOG_PID"];
+
+/// The watchdog interval in µs when the manager expects this process to ping, `None`
+/// when there is no watchdog or it is meant for another process.
+pub fn interval() -> Result<Option<u64>> {
+    let Some(value) = env::get(c"WATCHDOG_USEC") else {
+        return Ok(None);
+    };
+    let usec = env::parse_u64(value)?;
+    // 0 and "infinity" (all ones) are not intervals.
+    if usec == 0 || usec == u64::MAX {
+        return Err(Errno(libc::EINVAL));
+    }
+    if let Some(value) = env::get(c"WATCHDOG_PID") {
+        // SAFETY: getpid has no preconditions.
+        if env::parse_pid(value)? != unsafe { libc::getpid() } {
+            return Ok(None);
+        }
+    }
+    Ok(Some(usec))
+}
+
+/// Convenience for the C function: 1 and the interval, or 0.
+pub fn enabled(usec: Option<&mut u64>) -> Result<c_int> {
+    match interval()? {
+        None => Ok(0),
+        Some(u) => {
+            if let Some(out) = usec {
+                *out = u;
+            }
+            Ok(1)
+        }
+    }
+}
