@@ -60,6 +60,38 @@ check "readyd.h and sd-daemon.h compile as C++ (extern \"C\", no C-only macro)" 
   g++ -fsyntax-only -Wall -Wextra -Werror -x c++ -include readyd.h -include systemd/sd-daemon.h \
   $(pkg-config --cflags readyd) /dev/null
 
+# --- the compat libsystemd.so.0 ---------------------------------------------------------------
+compat=$prefix/lib/readyd/compat/libsystemd.so.0
+system_systemd=/usr/lib/x86_64-linux-gnu/libsystemd.so.0
+[ -e "$compat" ] && ok "installed lib/readyd/compat/libsystemd.so.0" || not_ok "installed lib/readyd/compat/libsystemd.so.0"
+expect "compat SONAME" "$(readelf -d "$compat" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')" "libsystemd.so.0"
+expect "compat NEEDED is libc.so.6 alone" "$(readelf -d "$compat" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | tr '\n' ' ')" "libc.so.6 "
+exports() { objdump -T "$1" | awk '$NF ~ /^sd_(notify|pid_notify|listen_fds|is_|booted|watchdog_enabled|pidfd_get_inode_id)/ {print $NF "@" $(NF-1)}' | sort | tr '\n' ' '; }
+if [ -e "$system_systemd" ]; then
+  expect "compat exports libsystemd 252's sd-daemon symbols under the same nodes, plus the three newer ones" \
+    "$(exports "$compat")" \
+    "$( (exports "$system_systemd" | tr ' ' '\n'; printf '%s\n' sd_pid_notify_barrier@LIBSYSTEMD_254 sd_pid_notifyf_with_fds@LIBSYSTEMD_254 sd_pidfd_get_inode_id@LIBSYSTEMD_258) | grep . | sort | tr '\n' ' ')"
+  expect "compat exports nothing but sd-daemon functions" \
+    "$(nm -D --defined-only "$compat" | awk '$2 != "A" {print $3}' | grep -vc '^sd_')" "0"
+  # A binary linked against the real libsystemd runs on the compat library unchanged.
+  cc -std=c11 -Wall -Wextra -Werror -o "$work/uses-libsystemd" "$repo/tests/c/uses-libsystemd.c" "$system_systemd"
+  out=$(LD_LIBRARY_PATH=$prefix/lib/readyd/compat "$sup" notify "$work/notify.sock" -- "$work/uses-libsystemd" 2>&1); rc=$?
+  expect "a libsystemd binary on compat: READY=1 received, clean exit" "$rc" "0"
+  expect "a libsystemd binary on compat: readyd's libsystemd.so.0 is mapped" \
+    "$(printf '%s\n' "$out" | grep '^maps: libsystemd')" "maps: libsystemd.so.0 from $(readlink -f "$compat")"
+  expect "a libsystemd binary on compat: liblzma is not mapped" "$(printf '%s\n' "$out" | grep '^maps: liblzma')" "maps: liblzma absent"
+  out=$("$sup" notify "$work/notify.sock" -- "$work/uses-libsystemd" 2>&1)
+  expect "the same binary on the system's libsystemd maps liblzma (so the check above can fail)" \
+    "$(printf '%s\n' "$out" | grep '^maps: liblzma')" "maps: liblzma mapped"
+  # A binary that needs a function readyd does not have: the loader names it; no stub.
+  cc -std=c11 -Wall -Wextra -Werror -DUSE_SD_BUS -Wl,-z,now -o "$work/uses-sd-bus" "$repo/tests/c/uses-libsystemd.c" "$system_systemd"
+  out=$(LD_LIBRARY_PATH=$prefix/lib/readyd/compat "$work/uses-sd-bus" 2>&1); rc=$?
+  expect "a binary needing sd_bus_default fails to start on compat, naming the symbol" \
+    "$rc:$(printf '%s\n' "$out" | grep -c 'undefined symbol: sd_bus_default')" "127:1"
+else
+  echo "SKIP: compat comparison: $system_systemd not present (apt-get install libsystemd0)"
+fi
+
 # --- the article's daemon under a notify receiver: exact bytes, the sender's pid ------------
 # notify_run ADDRESS BINARY [WRAPPER...]: the datagram line must be exactly what the
 # article's sd_notify call means, with the pid that supervise started.
