@@ -11,7 +11,7 @@ use core::ptr;
 
 use crate::env;
 use crate::errno::{Errno, Result, to_c};
-use crate::{listen, notify, pidfd, probe, upstart, watchdog};
+use crate::{daemonize, listen, notify, pidfd, probe, readiness, upstart, watchdog};
 
 /// Checks the arguments in libsystemd's order (each error wins over the ones after it),
 /// then sends.
@@ -345,5 +345,140 @@ pub unsafe extern "C" fn sd_pidfd_get_inode_id(pidfd: c_int, ret: *mut u64) -> c
             0
         }
         Err(e) => e.to_c(),
+    }
+}
+
+/// `readyd_ready()` and `readyd_failed()` spoke systemd's protocol (`$NOTIFY_SOCKET`).
+pub const READYD_PROTOCOL_SYSTEMD: c_int = 1;
+/// ... Upstart's (`$UPSTART_JOB`).
+pub const READYD_PROTOCOL_UPSTART: c_int = 2;
+/// ... the notification fd of s6, dinit or OpenRC (`$READYD_NOTIFY_FD`).
+pub const READYD_PROTOCOL_FD: c_int = 3;
+/// ... only the parent waiting in `readyd_daemonize()`.
+pub const READYD_PROTOCOL_DAEMONIZE: c_int = 4;
+/// `readyd_daemonize()` flag: do nothing (return 0) when a supervisor already tracks the
+/// process (`NOTIFY_SOCKET`, `UPSTART_JOB` or `READYD_NOTIFY_FD` is set).
+pub const READYD_DAEMONIZE_AUTO: c_uint = 1;
+
+/// Writes `state` and a newline (unless `state` ends with one) to `fd`, then closes `fd`:
+/// the readiness notification of s6 (`notification-fd`), dinit (`pipefd:`/`pipevar:`)
+/// and OpenRC (`notify=fd:N`). A reader that went away gives `-EPIPE`, never SIGPIPE.
+///
+/// Returns 1, or a negative errno: `-EBADF` for a negative fd, `-EINVAL` for a NULL
+/// `state` (then `fd` is left open), or the error of the write or close.
+///
+/// Async-signal-safe. Does not allocate.
+///
+/// # Safety
+/// `state` is NULL or NUL-terminated; `fd` is the caller's to give away.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn readyd_notify_fd(fd: c_int, state: *const c_char) -> c_int {
+    if state.is_null() {
+        return -libc::EINVAL;
+    }
+    // SAFETY: state is non-NULL and NUL-terminated (caller's contract).
+    to_c(readiness::notify_fd(
+        fd,
+        unsafe { CStr::from_ptr(state) }.to_bytes(),
+    ))
+}
+
+/// Tells whoever started this process that it is ready, in the protocol it speaks, the
+/// first found of: `$NOTIFY_SOCKET` (systemd, OpenRC `notify=socket`: one datagram
+/// `READY=1`, `STATUS=<status>`, `MAINPID=<pid>`), `$UPSTART_JOB` (`upstart_ready()`),
+/// `$READYD_NOTIFY_FD` (s6, dinit `pipevar:`: `READY=1` and a newline on that fd, which
+/// is then closed and the variable removed). A parent waiting in `readyd_daemonize()` is
+/// released as well (it exits 0), and the daemon's stderr then goes to /dev/null.
+///
+/// `status` may be NULL; only its first line is used. Returns the protocol spoken
+/// (`READYD_PROTOCOL_*`), 0 when nobody was listening, or a negative errno.
+///
+/// Does not allocate. Not async-signal-safe (it may remove environment variables).
+///
+/// # Safety
+/// `status` is NULL or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn readyd_ready(status: *const c_char) -> c_int {
+    // SAFETY: status is NULL or NUL-terminated (caller's contract).
+    let status = (!status.is_null()).then(|| unsafe { CStr::from_ptr(status) });
+    to_c(readiness::ready(status))
+}
+
+/// Tells whoever started this process that start-up failed, for the reason `errnum` (an
+/// errno value, positive or negative) and `status` (may be NULL; first line only): to
+/// systemd `STATUS=<status>` and `ERRNO=<errnum>` (recorded as the unit's StatusErrno); to
+/// Upstart nothing (exiting without the stop says it); on `$READYD_NOTIFY_FD` the fd is
+/// closed without a newline (dinit and OpenRC: a failed start; s6: never ready); a parent
+/// waiting in `readyd_daemonize()` prints `status` and the error on its stderr and exits
+/// with `errnum` as its status (1 when `errnum` is not in 1..255). The caller then exits.
+///
+/// Returns the protocol spoken (`READYD_PROTOCOL_*`), 0 when nobody was listening, or a
+/// negative errno. Does not allocate.
+///
+/// # Safety
+/// `status` is NULL or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn readyd_failed(errnum: c_int, status: *const c_char) -> c_int {
+    // SAFETY: status is NULL or NUL-terminated (caller's contract).
+    let status = (!status.is_null()).then(|| unsafe { CStr::from_ptr(status) });
+    to_c(readiness::failed(errnum, status))
+}
+
+/// Moves the daemon into the background so that the shell that started it is released
+/// only when it is ready. With `READYD_DAEMONIZE_AUTO` in `flags`, does nothing and
+/// returns 0 when a supervisor already tracks the process.
+///
+/// Otherwise: fork, a new session, a second fork; the daemon gets `/` as its working
+/// directory and /dev/null as stdin and stdout, keeps stderr (so start-up errors reach
+/// the terminal) until `readyd_ready()`, and this function returns 1 in it. The original
+/// process stays in the foreground and exits only when the daemon calls `readyd_ready()`
+/// (status 0), or `readyd_failed()` or dies first (non-zero, with a message on stderr).
+/// No other fd is closed or changed: a supervisor's fds stay the caller's business.
+///
+/// `pidfile` (may be NULL) is locked before the fork (`-EBUSY` if another process holds
+/// it: the daemon is running; a symlink is refused), then replaced atomically by a file
+/// holding the daemon's pid, written before the parent is released and locked (flock)
+/// for the daemon's life, so a leftover file is recognisably stale: nobody holds its
+/// lock. Remove it at exit if you like.
+///
+/// Returns 1 in the daemon, 0 when nothing was done, or a negative errno (in the calling
+/// process before any fork, or in the daemon when the PID file could not be written; the
+/// parent has then been told). Call it once, before starting threads.
+///
+/// # Safety
+/// `pidfile` is NULL or NUL-terminated.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn readyd_daemonize(flags: c_uint, pidfile: *const c_char) -> c_int {
+    // SAFETY: pidfile is NULL or NUL-terminated (caller's contract).
+    let pidfile = (!pidfile.is_null()).then(|| unsafe { CStr::from_ptr(pidfile) });
+    to_c(daemonize::daemonize(flags, pidfile))
+}
+
+/// Tells systemd the service is reloading its configuration: `RELOADING=1` and
+/// `MONOTONIC_USEC=<now>` in one datagram, as `Type=notify-reload` requires. Call
+/// `readyd_ready()` when the reload is done. Returns as `sd_notify()`.
+#[unsafe(no_mangle)]
+pub extern "C" fn readyd_reloading() -> c_int {
+    to_c(readiness::reloading())
+}
+
+/// Tells systemd the service is stopping (`STOPPING=1`). Returns as `sd_notify()`.
+#[unsafe(no_mangle)]
+pub extern "C" fn readyd_stopping() -> c_int {
+    to_c(readiness::stopping())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn c_constants_match_the_rust_ones() {
+        use readiness::Protocol;
+        assert_eq!(READYD_PROTOCOL_SYSTEMD, Protocol::Systemd as c_int);
+        assert_eq!(READYD_PROTOCOL_UPSTART, Protocol::Upstart as c_int);
+        assert_eq!(READYD_PROTOCOL_FD, Protocol::Fd as c_int);
+        assert_eq!(READYD_PROTOCOL_DAEMONIZE, Protocol::Daemonize as c_int);
+        assert_eq!(READYD_DAEMONIZE_AUTO, daemonize::AUTO);
     }
 }

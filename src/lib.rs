@@ -7,13 +7,15 @@
 //! Layout: `errno` (error type), `env` (environment access and systemd's integer rules),
 //! `address` (NOTIFY_SOCKET parsing), `notify` (sending one datagram, the barrier),
 //! `upstart` (the `expect stop` handshake), `listen` (socket activation), `watchdog`,
-//! `probe` (`sd_booted`, `sd_is_*`), `pidfd` (pidfd inode ids), and `ffi` (every
+//! `probe` (`sd_booted`, `sd_is_*`), `pidfd` (pidfd inode ids), `readiness` (one ready
+//! call for every supervisor), `daemonize` (a fork that waits for ready), and `ffi` (every
 //! `extern "C"` function, thin).
 //! The printf-style functions live in `shim.c`: stable Rust cannot define C variadics.
 
 #![cfg_attr(all(panic = "abort", not(test)), no_std)]
 
 pub mod address;
+pub mod daemonize;
 pub mod env;
 pub mod errno;
 pub mod ffi;
@@ -21,6 +23,7 @@ pub mod listen;
 pub mod notify;
 pub mod pidfd;
 pub mod probe;
+pub mod readiness;
 pub mod upstart;
 pub mod watchdog;
 

@@ -53,16 +53,25 @@ impl Drop for Fd {
 ///
 /// Returns 0 when `$NOTIFY_SOCKET` is unset, 1 when the message was sent.
 pub fn send(pid: libc::pid_t, state: &[u8], fds: &[c_int]) -> Result<c_int> {
+    send_parts(pid, &[state], fds)
+}
+
+/// As [`send`], for a message given in pieces (at most [`MAX_PARTS`]): they go out as one
+/// datagram, without being copied together first.
+pub fn send_parts(pid: libc::pid_t, parts: &[&[u8]], fds: &[c_int]) -> Result<c_int> {
     let Some(value) = env::get(env::NOTIFY_SOCKET) else {
         return Ok(0);
     };
     let address = address::parse(value)?;
     let cred = credentials(pid);
     let sock = Sock::open(&address)?;
-    sock.transmit(state, fds, cred)?;
+    sock.transmit(parts, fds, cred)?;
     sock.finish()?;
     Ok(1)
 }
+
+/// The most pieces one message may be given in.
+pub const MAX_PARTS: usize = 8;
 
 /// The credentials to attach explicitly, if any: only when the message speaks for
 /// another process, or the real and effective ids differ. Otherwise the kernel's own
@@ -159,10 +168,16 @@ impl<'a> Sock<'a> {
     /// EMSGSIZE raises the send buffer; any failure with explicit credentials attached
     /// drops them (an unprivileged sender may not speak for another pid, and a pid that
     /// no longer exists is refused).
-    fn transmit(&self, state: &[u8], fds: &[c_int], mut cred: Option<libc::ucred>) -> Result<()> {
+    fn transmit(
+        &self,
+        parts: &[&[u8]],
+        fds: &[c_int],
+        mut cred: Option<libc::ucred>,
+    ) -> Result<()> {
+        let total: usize = parts.iter().map(|p| p.len()).sum();
         let mut raised = false;
         let sent = loop {
-            match self.sendmsg(state, fds, cred.as_ref()) {
+            match self.sendmsg(parts, 0, fds, cred.as_ref()) {
                 Ok(n) => break n,
                 Err(Errno(libc::EMSGSIZE)) if !raised => {
                     raised = true;
@@ -173,7 +188,7 @@ impl<'a> Sock<'a> {
             }
         };
         if self.ty != libc::SOCK_STREAM {
-            return if sent == state.len() {
+            return if sent == total {
                 Ok(())
             } else {
                 Err(Errno(libc::EIO))
@@ -181,23 +196,44 @@ impl<'a> Sock<'a> {
         }
         // A stream may take the message in pieces; the control data went with the first.
         let mut done = sent;
-        while done < state.len() {
-            done += self.sendmsg(&state[done..], &[], None)?;
+        while done < total {
+            done += self.sendmsg(parts, done, &[], None)?;
         }
         Ok(())
     }
 
-    fn sendmsg(&self, data: &[u8], fds: &[c_int], cred: Option<&libc::ucred>) -> Result<usize> {
-        let mut iov = libc::iovec {
-            iov_base: data.as_ptr().cast_mut().cast(),
-            iov_len: data.len(),
-        };
+    /// One sendmsg of `parts` minus their first `skip` bytes.
+    fn sendmsg(
+        &self,
+        parts: &[&[u8]],
+        skip: usize,
+        fds: &[c_int],
+        cred: Option<&libc::ucred>,
+    ) -> Result<usize> {
+        let mut iov = [libc::iovec {
+            iov_base: ptr::null_mut(),
+            iov_len: 0,
+        }; MAX_PARTS];
+        let (mut n, mut skip) = (0, skip);
+        for part in parts.iter().take(MAX_PARTS) {
+            if skip >= part.len() {
+                skip -= part.len();
+                continue;
+            }
+            let rest = &part[skip..];
+            skip = 0;
+            iov[n] = libc::iovec {
+                iov_base: rest.as_ptr().cast_mut().cast(),
+                iov_len: rest.len(),
+            };
+            n += 1;
+        }
         // SAFETY: msghdr and the control buffer are plain data; all-zero is valid.
         let mut msg: libc::msghdr = unsafe { zeroed() };
         // SAFETY: as above.
         let mut control: Control = unsafe { zeroed() };
-        msg.msg_iov = &mut iov;
-        msg.msg_iovlen = 1;
+        msg.msg_iov = iov.as_mut_ptr();
+        msg.msg_iovlen = n;
         if self.ty == libc::SOCK_DGRAM {
             match self.address {
                 Address::Unix { addr, len } => {

@@ -1,0 +1,224 @@
+//! One readiness call for every supervisor (`readyd_ready`, `readyd_failed`), the
+//! notification fd of s6, dinit and OpenRC (`readyd_notify_fd`), and systemd's reload and
+//! stop messages. Nothing here allocates.
+
+use core::ffi::{CStr, c_int};
+use core::ptr;
+
+use crate::daemonize;
+use crate::env;
+use crate::errno::{self, Errno, Result};
+use crate::notify;
+use crate::upstart;
+
+/// `READYD_NOTIFY_FD=N`: the fd an s6 run script or dinit's `pipevar:` names.
+pub const NOTIFY_FD: &CStr = c"READYD_NOTIFY_FD";
+
+/// What `readyd_ready()` and `readyd_failed()` spoke (see the C constants in ffi.rs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Protocol {
+    /// `$NOTIFY_SOCKET`
+    Systemd = 1,
+    /// `$UPSTART_JOB`
+    Upstart = 2,
+    /// `$READYD_NOTIFY_FD`
+    Fd = 3,
+    /// The parent waiting in `readyd_daemonize()`.
+    Daemonize = 4,
+}
+
+/// Decimal digits of `v`, written at the end of `buf`.
+pub fn decimal(buf: &mut [u8; 20], mut v: u64) -> &[u8] {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            return &buf[i..];
+        }
+    }
+}
+
+/// The text of a status up to its first newline: a newline would start a new field.
+fn one_line(status: Option<&CStr>) -> Option<&[u8]> {
+    status.map(|s| {
+        let b = s.to_bytes();
+        &b[..b.iter().position(|&c| c == b'\n').unwrap_or(b.len())]
+    })
+}
+
+/// Writes every byte of `parts` to `fd`, which may be a pipe whose reader is gone:
+/// SIGPIPE is held off for the write and a SIGPIPE it raised is discarded, so the caller
+/// gets `EPIPE` instead of dying.
+pub fn write_all(fd: c_int, parts: &[&[u8]]) -> Result<()> {
+    // SAFETY: sigset_t is plain data, filled by the calls below.
+    let (mut pipe_only, mut old, mut pending): (libc::sigset_t, libc::sigset_t, libc::sigset_t) = unsafe {
+        (
+            core::mem::zeroed(),
+            core::mem::zeroed(),
+            core::mem::zeroed(),
+        )
+    };
+    // SAFETY: valid sigset pointers; these calls cannot fail with valid arguments.
+    let was_pending = unsafe {
+        libc::sigemptyset(&mut pipe_only);
+        libc::sigaddset(&mut pipe_only, libc::SIGPIPE);
+        libc::sigpending(&mut pending);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &pipe_only, &mut old);
+        libc::sigismember(&pending, libc::SIGPIPE) == 1
+    };
+    let mut result = Ok(());
+    'parts: for part in parts {
+        let mut done = 0;
+        while done < part.len() {
+            // SAFETY: the bytes from done on are inside part.
+            let n = unsafe { libc::write(fd, part[done..].as_ptr().cast(), part.len() - done) };
+            match errno::check_size(n) {
+                Ok(n) => done += n,
+                Err(Errno(libc::EINTR)) => {}
+                Err(e) => {
+                    result = Err(e);
+                    break 'parts;
+                }
+            }
+        }
+    }
+    if result == Err(Errno(libc::EPIPE)) && !was_pending {
+        let zero = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: valid set and timeout; consumes the SIGPIPE our write raised.
+        unsafe { libc::sigtimedwait(&pipe_only, ptr::null_mut(), &zero) };
+    }
+    // SAFETY: restores the mask saved above.
+    unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &old, ptr::null_mut()) };
+    result
+}
+
+/// `readyd_notify_fd()`: `state` and a newline (unless it ends with one) to `fd`, then
+/// `fd` is closed.
+pub fn notify_fd(fd: c_int, state: &[u8]) -> Result<c_int> {
+    if fd < 0 {
+        return Err(Errno(libc::EBADF));
+    }
+    let newline: &[u8] = if state.last() == Some(&b'\n') {
+        b""
+    } else {
+        b"\n"
+    };
+    let r = write_all(fd, &[state, newline]);
+    // SAFETY: the caller handed fd over to be closed.
+    let closed = errno::check(unsafe { libc::close(fd) });
+    r?;
+    closed?;
+    Ok(1)
+}
+
+/// The fd in `$READYD_NOTIFY_FD`, which is then removed so nobody uses it twice.
+fn take_notify_fd() -> Option<Result<c_int>> {
+    let value = env::get(NOTIFY_FD)?;
+    let fd = env::parse_int(value).and_then(|fd| {
+        if fd < 0 {
+            Err(Errno(libc::EBADF))
+        } else {
+            Ok(fd)
+        }
+    });
+    env::unset(NOTIFY_FD);
+    Some(fd)
+}
+
+/// `readyd_ready()`.
+pub fn ready(status: Option<&CStr>) -> Result<c_int> {
+    let mut spoke = None;
+    if env::get(env::NOTIFY_SOCKET).is_some() {
+        let mut digits = [0u8; 20];
+        // SAFETY: getpid has no preconditions.
+        let pid = decimal(&mut digits, unsafe { libc::getpid() } as u64);
+        let sent = match one_line(status) {
+            Some(text) => {
+                notify::send_parts(0, &[b"READY=1\nSTATUS=", text, b"\nMAINPID=", pid], &[])
+            }
+            None => notify::send_parts(0, &[b"READY=1\nMAINPID=", pid], &[]),
+        };
+        sent?;
+        spoke = Some(Protocol::Systemd);
+    } else if upstart::ready()? > 0 {
+        spoke = Some(Protocol::Upstart);
+    } else if let Some(fd) = take_notify_fd() {
+        notify_fd(fd?, b"READY=1\n")?;
+        spoke = Some(Protocol::Fd);
+    }
+    if daemonize::release_parent(None)? {
+        spoke = spoke.or(Some(Protocol::Daemonize));
+    }
+    Ok(spoke.map_or(0, |p| p as c_int))
+}
+
+/// `readyd_failed()`.
+pub fn failed(errnum: c_int, status: Option<&CStr>) -> Result<c_int> {
+    let errnum = errnum.unsigned_abs();
+    let mut spoke = None;
+    if env::get(env::NOTIFY_SOCKET).is_some() {
+        let mut digits = [0u8; 20];
+        let num = decimal(&mut digits, u64::from(errnum));
+        match one_line(status) {
+            Some(text) => notify::send_parts(0, &[b"STATUS=", text, b"\nERRNO=", num], &[]),
+            None => notify::send_parts(0, &[b"ERRNO=", num], &[]),
+        }?;
+        spoke = Some(Protocol::Systemd);
+    } else if env::get(env::UPSTART_JOB).is_some() {
+        // Upstart learns of a failed start from the exit without a stop: nothing to send.
+        spoke = Some(Protocol::Upstart);
+    } else if let Some(fd) = take_notify_fd() {
+        // End of file without a newline: dinit and OpenRC call that a failed start, s6
+        // never marks the service ready.
+        // SAFETY: the fd was handed to us to signal on.
+        errno::check(unsafe { libc::close(fd?) })?;
+        spoke = Some(Protocol::Fd);
+    }
+    if daemonize::release_parent(Some((errnum, one_line(status).unwrap_or(b""))))? {
+        spoke = spoke.or(Some(Protocol::Daemonize));
+    }
+    Ok(spoke.map_or(0, |p| p as c_int))
+}
+
+/// `readyd_reloading()`: `RELOADING=1` with the `MONOTONIC_USEC=` stamp that
+/// `Type=notify-reload` needs, in one datagram.
+pub fn reloading() -> Result<c_int> {
+    // SAFETY: timespec is plain data; clock_gettime writes it.
+    let mut ts: libc::timespec = unsafe { core::mem::zeroed() };
+    // SAFETY: a valid out-pointer.
+    errno::check(unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) })?;
+    let usec = (ts.tv_sec as u64) * 1_000_000 + (ts.tv_nsec as u64) / 1000;
+    let mut digits = [0u8; 20];
+    let text = decimal(&mut digits, usec);
+    notify::send_parts(0, &[b"RELOADING=1\nMONOTONIC_USEC=", text], &[])
+}
+
+/// `readyd_stopping()`.
+pub fn stopping() -> Result<c_int> {
+    notify::send(0, b"STOPPING=1", &[])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimal_digits() {
+        let mut b = [0u8; 20];
+        assert_eq!(decimal(&mut b, 0), b"0");
+        assert_eq!(decimal(&mut b, 42), b"42");
+        assert_eq!(decimal(&mut b, u64::MAX), b"18446744073709551615");
+    }
+
+    #[test]
+    fn status_stops_at_a_newline() {
+        assert_eq!(one_line(Some(c"up\nREADY=0")), Some(&b"up"[..]));
+        assert_eq!(one_line(Some(c"serving")), Some(&b"serving"[..]));
+        assert_eq!(one_line(None), None);
+    }
+}
