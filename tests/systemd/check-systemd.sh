@@ -5,6 +5,9 @@
 # Type=notify service under Debian 12's real systemd 252, booted as PID 1 of a
 # throw-away systemd-nspawn container by ../shared/tools/systemd-peer, and
 # checks that systemd took the daemon's READY=1 / STATUS= / MAINPID= message.
+# In the same boot, lifecycle-checks.sh (sourced) runs the examples socket-activated
+# (two .socket units, named fds), watchdog (WatchdogSec=, Result=watchdog) and fdstore
+# (FileDescriptorStoreMax=, a memfd kept across a restart).
 #
 # Prints one `ok - ...` / `not ok - ...` line per check, then `N passed, M failed`.
 # Exit 0 only if every check passed. Without root, systemd-nspawn or debootstrap
@@ -78,7 +81,8 @@ command -v debootstrap >/dev/null ||
 
 # From here on, anything missing is a real failure.
 [ -x "$SYSTEMD_PEER" ] || { not_ok "systemd-peer tool not found at $SYSTEMD_PEER (set SYSTEMD_PEER)"; finish; }
-for f in article-daemon libreadyd.so.0; do
+EXAMPLES="article-daemon socket-activated watchdog fdstore"
+for f in $EXAMPLES libreadyd.so.0; do
   [ -f "$build/$f" ] || { not_ok "$build/$f is missing"; finish; }
 done
 
@@ -100,9 +104,10 @@ if peer status >/dev/null 2>&1; then
 fi
 
 # The scratch folder is bound read-only at /opt/test when the container boots.
-noted install-bin "$build/article-daemon" article-daemon &&
-  noted install-bin "$build/libreadyd.so.0" libreadyd.so.0 ||
-  { not_ok "copying the build into the scratch folder failed"; finish; }
+for f in $EXAMPLES libreadyd.so.0; do
+  noted install-bin "$build/$f" "$f" ||
+    { not_ok "copying $build/$f into the scratch folder failed"; finish; }
+done
 
 booted=1
 if noted boot; then
@@ -180,5 +185,11 @@ if [ "$failed" != 0 ]; then
   echo "# last lines of the unit's journal:"
   peer journal "$UNIT" 2>/dev/null | tail -n 25 | note
 fi
+
+# shellcheck source=tests/systemd/lifecycle-checks.sh
+. "$here/lifecycle-checks.sh"
+check_socket_activation
+check_watchdog
+check_fdstore
 
 finish
