@@ -9,6 +9,7 @@ PREFIX     ?= /usr/local
 EXEC_PREFIX ?= $(PREFIX)
 LIBDIR     ?= $(EXEC_PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
+BINDIR     ?= $(EXEC_PREFIX)/bin
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 DESTDIR    ?=
 
@@ -23,6 +24,9 @@ BUILD      := build
 STATIC     := target/release/libreadyd.a
 SHARED     := $(BUILD)/libreadyd.so.$(VERSION)
 COMPAT     := target/compat/libsystemd.so.0
+# The command is built with the library's std feature, in its own target directory so
+# that it never replaces the no_std libreadyd.a.
+COMMAND    := target/cli/release/readyd
 RUST_SRC   := $(wildcard src/*.rs src/*.c) Cargo.toml Cargo.lock build.rs include/readyd.h
 # Warnings every C program of ours must pass; the examples are held to the same.
 C_STRICT   := -std=c11 -Wall -Wextra -Wpedantic -Werror -Wformat=2
@@ -31,8 +35,14 @@ C_STRICT   := -std=c11 -Wall -Wextra -Wpedantic -Werror -Wformat=2
         demo header clean
 
 all: $(SHARED) $(BUILD)/libreadyd.so.$(SOVERSION) $(BUILD)/libreadyd.so $(BUILD)/libreadyd.a \
-     $(COMPAT) $(BUILD)/supervise
+     $(COMPAT) $(BUILD)/readyd $(BUILD)/supervise
 compat: $(COMPAT)
+
+$(COMMAND): $(RUST_SRC) $(wildcard src/bin/*.rs src/bin/*/*.rs)
+	$(CARGO) build --release $(CARGOFLAGS) --features std --bin readyd --target-dir target/cli
+$(BUILD)/readyd: $(COMMAND)
+	@mkdir -p $(BUILD)
+	cp $< $@
 
 $(STATIC): $(RUST_SRC)
 	$(CARGO) build --release $(CARGOFLAGS) --lib
@@ -66,8 +76,10 @@ $(BUILD)/supervise: tests/c/supervise.c
 	$(CC) $(C_STRICT) -D_GNU_SOURCE -o $@ $<
 
 install: all
-	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(LIBDIR)/readyd/compat $(DESTDIR)$(PKGCONFIGDIR) \
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(LIBDIR)/readyd/compat \
+	  $(DESTDIR)$(PKGCONFIGDIR) \
 	  $(DESTDIR)$(INCLUDEDIR)/readyd/systemd
+	install -m 0755 $(BUILD)/readyd $(DESTDIR)$(BINDIR)/
 	install -m 0755 $(SHARED) $(DESTDIR)$(LIBDIR)/
 	ln -sf libreadyd.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libreadyd.so.$(SOVERSION)
 	ln -sf libreadyd.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libreadyd.so
@@ -81,7 +93,7 @@ install: all
 	    pkgconfig/readyd.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/readyd.pc
 
 uninstall:
-	rm -f $(DESTDIR)$(LIBDIR)/libreadyd.so.$(VERSION) \
+	rm -f $(DESTDIR)$(BINDIR)/readyd $(DESTDIR)$(LIBDIR)/libreadyd.so.$(VERSION) \
 	      $(DESTDIR)$(LIBDIR)/libreadyd.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libreadyd.so \
 	      $(DESTDIR)$(LIBDIR)/libreadyd.a $(DESTDIR)$(PKGCONFIGDIR)/readyd.pc \
 	      $(DESTDIR)$(LIBDIR)/readyd/compat/libsystemd.so.0 \
@@ -98,7 +110,8 @@ check: check-rust check-header check-c
 check-rust:
 	$(CARGO) fmt --check
 	$(CARGO) clippy $(CARGOFLAGS) --all-targets -- -D warnings
-	$(CARGO) test $(CARGOFLAGS)
+	$(CARGO) clippy $(CARGOFLAGS) --all-targets --features std -- -D warnings
+	$(CARGO) test $(CARGOFLAGS) --features std
 
 # The committed header must be what cbindgen makes of the sources now.
 check-header:

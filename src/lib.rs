@@ -2,7 +2,8 @@
 //!
 //! The crate is a C library first. Its exports (see `ffi`) carry libsystemd's sd-daemon
 //! prototypes and behaviour, plus `upstart_ready()`. The shipped library is `no_std`, built
-//! with `panic = "abort"`, and depends on libc alone; the tests build it with std.
+//! with `panic = "abort"`, and depends on libc alone; the tests and the `readyd` command
+//! (feature `std`) build it with std.
 //!
 //! Layout: `errno` (error type), `env` (environment access and systemd's integer rules),
 //! `address` (NOTIFY_SOCKET parsing), `notify` (sending one datagram, the barrier),
@@ -12,7 +13,7 @@
 //! `extern "C"` function, thin).
 //! The printf-style functions live in `shim.c`: stable Rust cannot define C variadics.
 
-#![cfg_attr(all(panic = "abort", not(test)), no_std)]
+#![cfg_attr(all(panic = "abort", not(test), not(feature = "std")), no_std)]
 
 pub mod address;
 pub mod daemonize;
@@ -32,7 +33,7 @@ pub use ffi::*;
 /// With `panic = "abort"` and no std, a panic can only abort: unwinding into a C caller
 /// would be undefined behaviour. The library has no panicking paths by design; this is the
 /// backstop.
-#[cfg(all(panic = "abort", not(test)))]
+#[cfg(all(panic = "abort", not(test), not(feature = "std")))]
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
     // SAFETY: abort() takes no arguments and never returns.
