@@ -31,8 +31,8 @@ RUST_SRC   := $(wildcard src/*.rs src/*.c) Cargo.toml Cargo.lock build.rs includ
 # Warnings every C program of ours must pass; the examples are held to the same.
 C_STRICT   := -std=c11 -Wall -Wextra -Wpedantic -Werror -Wformat=2
 
-.PHONY: all compat install uninstall check check-rust check-header check-c check-systemd \
-        demo header clean
+.PHONY: all compat install uninstall check check-rust check-header check-c check-peers \
+        check-systemd demo header clean
 
 all: $(SHARED) $(BUILD)/libreadyd.so.$(SOVERSION) $(BUILD)/libreadyd.so $(BUILD)/libreadyd.a \
      $(COMPAT) $(BUILD)/readyd $(BUILD)/supervise
@@ -127,6 +127,11 @@ check-header:
 # strict warnings, check the ABI, run them under the receiver and the Upstart emulation.
 check-c: all
 	tests/c/check-c.sh
+
+# Real peers on this machine: Debian 12's unchanged sshd on the compat library (root;
+# downloads the .debs once).
+check-peers: all
+	tests/peers/sshd.sh target/compat
 
 # Real systemd 252 in a container (root; about two minutes the first time).
 check-systemd: all
