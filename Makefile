@@ -32,7 +32,7 @@ RUST_SRC   := $(wildcard src/*.rs src/*.c) Cargo.toml Cargo.lock build.rs includ
 C_STRICT   := -std=c11 -Wall -Wextra -Wpedantic -Werror -Wformat=2
 
 .PHONY: all compat install uninstall check check-rust check-header check-c check-peers \
-        check-systemd demo header clean
+        check-diff check-systemd demo header clean
 
 all: $(SHARED) $(BUILD)/libreadyd.so.$(SOVERSION) $(BUILD)/libreadyd.so $(BUILD)/libreadyd.a \
      $(COMPAT) $(BUILD)/readyd $(BUILD)/supervise
@@ -105,7 +105,7 @@ uninstall:
 header:
 	$(CBINDGEN) --config cbindgen.toml --crate readyd --output include/readyd.h
 
-check: check-rust check-header check-c
+check: check-rust check-header check-c check-diff
 
 # The library's tests run without the std feature. The command's integration tests run
 # build/readyd (as built above); with the feature on, cargo would also build the library
@@ -131,6 +131,12 @@ check-header:
 # strict warnings, check the ABI, run them under the receiver and the Upstart emulation.
 check-c: all
 	tests/c/check-c.sh
+
+# Differential: the same 449 cases against the system's libsystemd.so.0 and both of our
+# libraries; only the 252-vs-newest differences listed in tests/diff are allowed.
+SYSTEMD_REF ?= /usr/lib/$(shell $(CC) -print-multiarch 2>/dev/null)/libsystemd.so.0
+check-diff: all
+	tests/diff/run.sh $(SYSTEMD_REF) $(BUILD)/libreadyd.so.0 $(COMPAT)
 
 # Real peers on this machine: Debian 12's unchanged sshd on the compat library (root;
 # downloads the .debs once).
