@@ -11,6 +11,8 @@ LIBDIR     ?= $(EXEC_PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 BINDIR     ?= $(EXEC_PREFIX)/bin
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+DATAROOTDIR ?= $(PREFIX)/share
+MANDIR     ?= $(DATAROOTDIR)/man
 DESTDIR    ?=
 
 CARGO      ?= cargo
@@ -30,9 +32,13 @@ COMMAND    := target/cli/release/readyd
 RUST_SRC   := $(wildcard src/*.rs src/*.c) Cargo.toml Cargo.lock build.rs include/readyd.h
 # Warnings every C program of ours must pass; the examples are held to the same.
 C_STRICT   := -std=c11 -Wall -Wextra -Wpedantic -Werror -Wformat=2
+# The man pages; the sd-daemon ones are in section 3readyd, beside libsystemd-dev's own.
+MAN1       := $(wildcard man/*.1)
+MAN3       := $(wildcard man/*.3 man/*.3readyd)
+MAN7       := $(wildcard man/*.7)
 
 .PHONY: all compat install uninstall check check-rust check-header check-c check-peers \
-        check-diff check-systemd demo header clean
+        check-man check-consumers check-deb check-diff check-systemd demo header clean
 
 all: $(SHARED) $(BUILD)/libreadyd.so.$(SOVERSION) $(BUILD)/libreadyd.so $(BUILD)/libreadyd.a \
      $(COMPAT) $(BUILD)/readyd $(BUILD)/supervise
@@ -91,6 +97,10 @@ install: all
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
 	    -e 's|@LIBS_PRIVATE@|$(LIBS_PRIVATE)|' \
 	    pkgconfig/readyd.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/readyd.pc
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man7
+	install -m 0644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 $(MAN3) $(DESTDIR)$(MANDIR)/man3/
+	install -m 0644 $(MAN7) $(DESTDIR)$(MANDIR)/man7/
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/readyd $(DESTDIR)$(LIBDIR)/libreadyd.so.$(VERSION) \
@@ -99,13 +109,16 @@ uninstall:
 	      $(DESTDIR)$(LIBDIR)/readyd/compat/libsystemd.so.0 \
 	      $(DESTDIR)$(INCLUDEDIR)/readyd/readyd.h \
 	      $(DESTDIR)$(INCLUDEDIR)/readyd/systemd/sd-daemon.h
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MAN1))) \
+	      $(addprefix $(DESTDIR)$(MANDIR)/man3/,$(notdir $(MAN3))) \
+	      $(addprefix $(DESTDIR)$(MANDIR)/man7/,$(notdir $(MAN7)))
 	-rmdir $(DESTDIR)$(INCLUDEDIR)/readyd/systemd $(DESTDIR)$(INCLUDEDIR)/readyd \
 	  $(DESTDIR)$(LIBDIR)/readyd/compat $(DESTDIR)$(LIBDIR)/readyd 2>/dev/null
 
 header:
 	$(CBINDGEN) --config cbindgen.toml --crate readyd --output include/readyd.h
 
-check: check-rust check-header check-c check-diff
+check: check-rust check-header check-c check-diff check-man check-consumers
 
 # The library's tests run without the std feature. The command's integration tests run
 # build/readyd (as built above); with the feature on, cargo would also build the library
@@ -137,6 +150,21 @@ check-c: all
 SYSTEMD_REF ?= /usr/lib/$(shell $(CC) -print-multiarch 2>/dev/null)/libsystemd.so.0
 check-diff: all
 	tests/diff/run.sh $(SYSTEMD_REF) $(BUILD)/libreadyd.so.0 $(COMPAT)
+
+# The man pages: no formatting warning, the sections each needs, every function covered,
+# SYNOPSIS and EXAMPLES compiled against the installed headers.
+check-man: all
+	tests/c/check-man.sh
+
+# The meson, CMake, autotools and plain-Makefile consumers built against an installed
+# readyd (a build tool that is not installed is a SKIP).
+check-consumers: all
+	tests/c/check-consumers.sh
+
+# The Debian packages: dpkg-buildpackage, lintian, and the article's daemon built against
+# the unpacked .debs (debhelper, dpkg-dev, lintian; about two minutes).
+check-deb:
+	tests/check-deb.sh
 
 # Real peers on this machine: Debian 12's unchanged sshd on the compat library (root;
 # downloads the .debs once).

@@ -5,7 +5,7 @@
 # warnings (tests/c/build-examples.sh), checks the shared library's ABI, and runs the
 # article's daemon and the upstart_ready example under tests/c/supervise (a notify receiver
 # and an Upstart emulation), plain, linked statically, under valgrind, and built with
-# ASan/UBSan. The autotools consumer runs when autoconf and automake are installed.
+# ASan/UBSan. The build-system consumers are in tests/c/check-consumers.sh.
 # Prints `ok`/`not ok` lines, then `N passed, M failed`; exits non-zero on any failure.
 set -u
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -167,21 +167,6 @@ if cc -std=c11 -Wall -Wextra -Wpedantic -Werror $san $(pkg-config --cflags ready
   notify_run "$work/notify.sock" "$work/article-daemon-asan"
 else
   not_ok "ASan/UBSan build of article-daemon"; sed 's/^/#   /' "$work/asan.log"
-fi
-
-# --- an autotools consumer: PKG_CHECK_MODULES([READYD], [readyd]) --------------------------
-if command -v autoreconf >/dev/null && command -v automake >/dev/null; then
-  cp -rL "$repo/c-examples/autotools" "$work/autotools"
-  if (cd "$work/autotools" && autoreconf -fi && ./configure LDFLAGS="-Wl,-rpath,$prefix/lib" && make) >"$work/autotools.log" 2>&1; then
-    ok "autotools project builds the article daemon against the installed readyd"
-    notify_run "$work/notify.sock" "$work/autotools/article-daemon"
-    expect "autotools build links the installed libreadyd.so.0" \
-      "$(ldd "$work/autotools/article-daemon" | awk '/libreadyd/ {print $3}')" "$prefix/lib/libreadyd.so.0"
-  else
-    not_ok "autotools project builds the article daemon"; tail -n 30 "$work/autotools.log" | sed 's/^/#   /'
-  fi
-else
-  echo "SKIP: autotools consumer: autoconf/automake not installed (apt-get install autoconf automake)"
 fi
 
 echo "$passed passed, $failed failed"
