@@ -38,7 +38,8 @@ MAN3       := $(wildcard man/*.3 man/*.3readyd)
 MAN7       := $(wildcard man/*.7)
 
 .PHONY: all compat install uninstall check check-rust check-header check-c check-peers \
-        check-man check-consumers check-deb check-diff check-systemd demo header clean
+        check-man check-consumers check-daemonize check-deb check-diff check-systemd demo \
+        header clean
 
 all: $(SHARED) $(BUILD)/libreadyd.so.$(SOVERSION) $(BUILD)/libreadyd.so $(BUILD)/libreadyd.a \
      $(COMPAT) $(BUILD)/readyd $(BUILD)/supervise
@@ -118,7 +119,7 @@ uninstall:
 header:
 	$(CBINDGEN) --config cbindgen.toml --crate readyd --output include/readyd.h
 
-check: check-rust check-header check-c check-diff check-man check-consumers
+check: check-rust check-header check-c check-diff check-man check-consumers check-daemonize
 
 # The library's tests run without the std feature. The command's integration tests run
 # build/readyd (as built above); with the feature on, cargo would also build the library
@@ -161,15 +162,20 @@ check-man: all
 check-consumers: all
 	tests/c/check-consumers.sh
 
+# readyd_daemonize() and readyd_notify_fd() from a plain shell (flock(1); python3 connects).
+check-daemonize: all
+	tests/c/check-daemonize.sh
+
 # The Debian packages: dpkg-buildpackage, lintian, and the article's daemon built against
 # the unpacked .debs (debhelper, dpkg-dev, lintian; about two minutes).
 check-deb:
 	tests/check-deb.sh
 
 # Real peers on this machine: Debian 12's unchanged sshd on the compat library (root;
-# downloads the .debs once).
+# downloads the .debs once), and s6 (Debian's package) with readyd_ready.
 check-peers: all
 	tests/peers/sshd.sh target/compat
+	tests/peers/s6.sh
 
 # Real systemd 252 in a container (root; about two minutes the first time).
 check-systemd: all

@@ -59,13 +59,13 @@ pub fn release_parent(failure: Option<(u32, &[u8])>) -> Result<bool> {
             (code, e as i32, &text[..text.len().min(MAX_TEXT)])
         }
     };
-    let r = readiness::write_all(fd, &[&[code], &errnum.to_ne_bytes(), text]);
-    close(fd);
     if failure.is_none() {
         // Start-up is over: from now on the daemon's stderr goes nowhere, like its stdin
-        // and stdout.
+        // and stdout. Done first, so it holds by the time the parent returns.
         redirect_to_null(&[2]);
     }
+    let r = readiness::write_all(fd, &[&[code], &errnum.to_ne_bytes(), text]);
+    close(fd);
     r.map(|()| true)
 }
 

@@ -23,7 +23,7 @@ cflags=$(pkg-config --cflags readyd)
 libs=$(pkg-config --libs readyd)
 libdir=$(pkg-config --variable=libdir readyd)
 
-for ex in article-daemon upstart-ready socket-activated watchdog fdstore; do
+for ex in article-daemon upstart-ready socket-activated watchdog fdstore daemonize ready-anywhere notify-fd; do
   # shellcheck disable=SC2086 # pkg-config output is meant to be split
   $CC $STRICT $cflags -o "$out/$ex" "$repo/c-examples/$ex.c" $libs -Wl,-rpath,"$libdir"
 done

@@ -7,7 +7,9 @@
 # checks that systemd took the daemon's READY=1 / STATUS= / MAINPID= message.
 # In the same boot, lifecycle-checks.sh (sourced) runs the examples socket-activated
 # (two .socket units, named fds), watchdog (WatchdogSec=, Result=watchdog) and fdstore
-# (FileDescriptorStoreMax=, a memfd kept across a restart).
+# (FileDescriptorStoreMax=, a memfd kept across a restart), and readiness-checks.sh runs
+# ready-anywhere: readyd_ready() under Type=notify, a reload with readyd_reloading(), and a
+# failed start with readyd_failed() (StatusErrno).
 #
 # Prints one `ok - ...` / `not ok - ...` line per check, then `N passed, M failed`.
 # Exit 0 only if every check passed. Without root, systemd-nspawn or debootstrap
@@ -81,7 +83,7 @@ command -v debootstrap >/dev/null ||
 
 # From here on, anything missing is a real failure.
 [ -x "$SYSTEMD_PEER" ] || { not_ok "systemd-peer tool not found at $SYSTEMD_PEER (set SYSTEMD_PEER)"; finish; }
-EXAMPLES="article-daemon socket-activated watchdog fdstore"
+EXAMPLES="article-daemon socket-activated watchdog fdstore ready-anywhere"
 for f in $EXAMPLES libreadyd.so.0; do
   [ -f "$build/$f" ] || { not_ok "$build/$f is missing"; finish; }
 done
@@ -191,5 +193,10 @@ fi
 check_socket_activation
 check_watchdog
 check_fdstore
+
+# shellcheck source=tests/systemd/readiness-checks.sh
+. "$here/readiness-checks.sh"
+check_ready_reload
+check_failed_start
 
 finish

@@ -1,0 +1,130 @@
+# readiness-checks.sh: readyd_ready(), readyd_reloading(), readyd_stopping() and
+# readyd_failed() under real systemd 252, through c-examples/ready-anywhere (installed as
+# /opt/test/ready-anywhere). Sourced by check-systemd.sh once the container is up, after
+# lifecycle-checks.sh, whose helpers it uses (until_ok, props, journal_line, wait_state,
+# journal_dump, is_exe, maps_readyd), as well as check-systemd.sh's (peer, noted, note, ok,
+# not_ok, expect). Not a program of its own.
+#
+#   check_ready_reload   Type=notify: READY=1 with STATUS= and MAINPID=; then a reload by
+#                        ExecReload= sending SIGHUP (systemd 252 has no Type=notify-reload,
+#                        that came in 253): the unit must show reloading for as long as the
+#                        daemon reloads, even once ExecReload='s process has gone, because
+#                        the daemon said RELOADING=1; active again, StatusText=reloaded, once
+#                        it said READY=1; STOPPING=1 on stop.
+#   check_failed_start   readyd_failed(ENOENT, "cannot read <config>"): the unit ends failed
+#                        with StatusErrno=2 and that StatusText.
+#
+# The reload takes as long as the test wants, with no clock involved: before asking for it,
+# the configuration file is replaced by a FIFO, so the daemon's reload blocks reading it
+# (after it sent RELOADING=1) until the test writes the new configuration into it.
+# shellcheck shell=bash
+# shellcheck disable=SC2154  # failed: check-systemd.sh's counter
+
+RD_CONF=/run/readyd-anywhere.conf
+
+# rd_stderr PID: what ready-anywhere, as PID, wrote on stderr (the journal also files the
+# manager's own messages from that pid before the exec under it); waits up to 5 s for it.
+rd_stderr() {
+  local _ out
+  for _ in $(seq 1 50); do
+    out=$(peer exec journalctl --no-pager -o cat "_PID=$1" SYSLOG_IDENTIFIER=ready-anywhere 2>/dev/null)
+    [ -n "$out" ] && break
+    sleep 0.1
+  done
+  printf '%s' "$out"
+}
+
+# rd_ctl_pid UNIT: ControlPID of UNIT (0 when no ExecReload=/ExecStop= process runs).
+rd_ctl_pid() { peer show "$1" ControlPID --value; }
+rd_no_control() { [ "$(rd_ctl_pid "$1")" = 0 ]; }
+
+check_ready_reload() {
+  local svc=readyd-anywhere.service failed_before=$failed main text line state
+  echo "# --- readyd_ready / readyd_reloading / readyd_stopping: $svc (Type=notify, ExecReload=)"
+
+  peer exec sh -c "echo 'hello from the first configuration' > $RD_CONF" ||
+    { not_ok "writing $RD_CONF failed"; return; }
+  # Debian's minimal tree has no /bin/kill (procps), so the shell's kill sends the signal.
+  # $$ is systemd's escape for a literal $: the shell expands MAINPID, which systemd sets
+  # in the environment of ExecReload='s process.
+  noted unit "$svc" \
+    Type=notify \
+    NotifyAccess=main \
+    Environment=LD_LIBRARY_PATH=/opt/test \
+    "ExecStart=/opt/test/ready-anywhere --config $RD_CONF" \
+    "ExecReload=/bin/sh -c 'kill -HUP \$\$MAINPID'" ||
+    { not_ok "writing unit $svc failed"; return; }
+
+  # --- start: READY=1, STATUS=serving, MAINPID=<itself> ----------------------------------
+  peer ctl start --no-block "$svc" 2>&1 | note
+  expect "$svc after start" "$(wait_state "$svc" active "$LC_WAIT")" "active running"
+  main=$(peer show "$svc" MainPID --value)
+  expect "$svc MainPID equals ExecMainPID (no fork under NOTIFY_SOCKET)" "$main" "$(peer show "$svc" ExecMainPID --value)"
+  is_exe "$svc" "$main" /opt/test/ready-anywhere
+  maps_readyd "$svc" "$main"
+  expect "$svc StatusText" "$(peer show "$svc" StatusText --value)" serving
+  text="Got notification message from PID $main (READY=1, STATUS=serving, MAINPID=$main)"
+  if line=$(journal_line "$svc" "$text"); then ok "journal: $line"; else not_ok "journal has no '$text'"; fi
+
+  # --- reload: RELOADING=1 holds the unit in "reloading" until READY=1 -----------------------
+  peer exec sh -c "rm -f $RD_CONF && mkfifo $RD_CONF" || { not_ok "making $RD_CONF a FIFO failed"; return; }
+  peer ctl reload --no-block "$svc" 2>&1 | note
+  state=$(wait_state "$svc" reloading "$LC_WAIT")
+  expect "$svc while the daemon reloads (ActiveState SubState)" "$state" "reloading reload"
+  text="Got notification message from PID $main (RELOADING=1, MONOTONIC_USEC="
+  if line=$(journal_line "$svc" "$text"); then ok "journal: $line"; else not_ok "journal has no '$text...'"; fi
+  # ExecReload='s kill is long gone; what keeps the unit reloading now is the daemon's word.
+  if until_ok "$LC_WAIT" rd_no_control "$svc"; then
+    expect "$svc with ExecReload= finished (ControlPID 0) and the daemon still reloading" \
+      "$(props "$svc" ActiveState SubState StatusText)" "reloading reload serving"
+  else
+    not_ok "$svc: ExecReload='s process (ControlPID $(rd_ctl_pid "$svc")) did not finish"
+  fi
+  # Let the reload finish: the daemon reads this from the FIFO, then says READY=1.
+  if peer exec timeout 10 sh -c "echo 'hello from the second configuration' > $RD_CONF"; then
+    ok "$svc: the daemon read the new configuration from the FIFO"
+  else
+    not_ok "$svc: nobody read the new configuration from the FIFO within 10 s"
+  fi
+  expect "$svc after the reload" "$(wait_state "$svc" active "$LC_WAIT")" "active running"
+  expect "$svc after the reload: StatusText, MainPID unchanged" \
+    "$(props "$svc" StatusText MainPID)" "reloaded $main"
+  text="Got notification message from PID $main (READY=1, STATUS=reloaded, MAINPID=$main)"
+  if line=$(journal_line "$svc" "$text"); then ok "journal: $line"; else not_ok "journal has no '$text'"; fi
+
+  # --- stop: STOPPING=1 -------------------------------------------------------------------------
+  peer ctl stop --no-block "$svc" 2>&1 | note
+  expect "$svc after stop" "$(wait_state "$svc" inactive "$LC_WAIT")" "inactive dead"
+  expect "$svc Result after stop" "$(peer show "$svc" Result --value)" success
+  text="Got notification message from PID $main (STOPPING=1)"
+  if line=$(journal_line "$svc" "$text"); then ok "journal: $line"; else not_ok "journal has no '$text'"; fi
+
+  [ "$failed" = "$failed_before" ] || journal_dump "$svc"
+}
+
+check_failed_start() {
+  local svc=readyd-anywhere-fail.service failed_before=$failed pid text line missing=/run/readyd-missing.conf
+  echo "# --- readyd_failed: $svc (a configuration that does not exist)"
+
+  noted unit "$svc" \
+    Type=notify \
+    NotifyAccess=main \
+    Environment=LD_LIBRARY_PATH=/opt/test \
+    "ExecStart=/opt/test/ready-anywhere --config $missing" ||
+    { not_ok "writing unit $svc failed"; return; }
+
+  peer ctl start --no-block "$svc" 2>&1 | note
+  expect "$svc after start" "$(wait_state "$svc" failed "$LC_WAIT")" "failed failed"
+  expect "$svc Result ExecMainStatus" "$(props "$svc" Result ExecMainStatus)" "exit-code 1"
+  expect "$svc StatusErrno (ENOENT)" "$(peer show "$svc" StatusErrno --value)" 2
+  expect "$svc StatusText" "$(peer show "$svc" StatusText --value)" "cannot read $missing"
+  pid=$(peer show "$svc" ExecMainPID --value)
+  text="Got notification message from PID $pid (STATUS=cannot read $missing, ERRNO=2)"
+  if line=$(journal_line "$svc" "$text"); then ok "journal: $line"; else not_ok "journal has no '$text'"; fi
+  # The example also logs the reason on its stderr (the journal), since no shell waits for it.
+  expect "$svc: what pid $pid wrote on stderr" "$(rd_stderr "$pid")" \
+    "ready-anywhere: cannot read $missing: No such file or directory"
+
+  [ "$failed" = "$failed_before" ] || journal_dump "$svc"
+  peer ctl reset-failed "$svc" 2>&1 | note
+}
