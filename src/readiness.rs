@@ -48,7 +48,8 @@ fn one_line(status: Option<&CStr>) -> Option<&[u8]> {
     })
 }
 
-/// Writes every byte of `parts` to `fd`, which may be a pipe whose reader is gone:
+/// Writes every byte of `parts` to `fd` with one `writev` (more only if the kernel takes
+/// less), so that a pipe reader sees the whole text at once. The reader may be gone:
 /// SIGPIPE is held off for the write and a SIGPIPE it raised is discarded, so the caller
 /// gets `EPIPE` instead of dying.
 pub fn write_all(fd: c_int, parts: &[&[u8]]) -> Result<()> {
@@ -68,19 +69,34 @@ pub fn write_all(fd: c_int, parts: &[&[u8]]) -> Result<()> {
         libc::pthread_sigmask(libc::SIG_BLOCK, &pipe_only, &mut old);
         libc::sigismember(&pending, libc::SIGPIPE) == 1
     };
+    let total: usize = parts.iter().map(|p| p.len()).sum();
+    let mut done = 0;
     let mut result = Ok(());
-    'parts: for part in parts {
-        let mut done = 0;
-        while done < part.len() {
-            // SAFETY: the bytes from done on are inside part.
-            let n = unsafe { libc::write(fd, part[done..].as_ptr().cast(), part.len() - done) };
-            match errno::check_size(n) {
-                Ok(n) => done += n,
-                Err(Errno(libc::EINTR)) => {}
-                Err(e) => {
-                    result = Err(e);
-                    break 'parts;
-                }
+    while done < total {
+        let mut iov = [libc::iovec {
+            iov_base: ptr::null_mut(),
+            iov_len: 0,
+        }; 4];
+        let (mut n, mut skip) = (0, done);
+        for part in parts.iter().take(iov.len()) {
+            if skip >= part.len() {
+                skip -= part.len();
+                continue;
+            }
+            iov[n] = libc::iovec {
+                iov_base: part[skip..].as_ptr().cast_mut().cast(),
+                iov_len: part.len() - skip,
+            };
+            skip = 0;
+            n += 1;
+        }
+        // SAFETY: n iovecs describing live parts of the caller's slices.
+        match errno::check_size(unsafe { libc::writev(fd, iov.as_ptr(), n as c_int) }) {
+            Ok(written) => done += written,
+            Err(Errno(libc::EINTR)) => {}
+            Err(e) => {
+                result = Err(e);
+                break;
             }
         }
     }
@@ -185,16 +201,20 @@ pub fn failed(errnum: c_int, status: Option<&CStr>) -> Result<c_int> {
     Ok(spoke.map_or(0, |p| p as c_int))
 }
 
-/// `readyd_reloading()`: `RELOADING=1` with the `MONOTONIC_USEC=` stamp that
-/// `Type=notify-reload` needs, in one datagram.
-pub fn reloading() -> Result<c_int> {
+/// CLOCK_MONOTONIC in microseconds: the `MONOTONIC_USEC=` that goes with `RELOADING=1`.
+pub fn monotonic_usec() -> Result<u64> {
     // SAFETY: timespec is plain data; clock_gettime writes it.
     let mut ts: libc::timespec = unsafe { core::mem::zeroed() };
     // SAFETY: a valid out-pointer.
     errno::check(unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) })?;
-    let usec = (ts.tv_sec as u64) * 1_000_000 + (ts.tv_nsec as u64) / 1000;
+    Ok((ts.tv_sec as u64) * 1_000_000 + (ts.tv_nsec as u64) / 1000)
+}
+
+/// `readyd_reloading()`: `RELOADING=1` with the `MONOTONIC_USEC=` stamp that
+/// `Type=notify-reload` needs, in one datagram.
+pub fn reloading() -> Result<c_int> {
     let mut digits = [0u8; 20];
-    let text = decimal(&mut digits, usec);
+    let text = decimal(&mut digits, monotonic_usec()?);
     notify::send_parts(0, &[b"RELOADING=1\nMONOTONIC_USEC=", text], &[])
 }
 

@@ -1,0 +1,611 @@
+//! Command-line parsing for `readyd run` and `readyd notify`, by hand: options are
+//! `--name VALUE` or `--name=VALUE`; the command of `run` follows `--` (or the first
+//! argument that is not an option) and is passed on byte for byte.
+
+use std::ffi::OsString;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// What the user asked for.
+pub enum Command {
+    Run(RunOptions),
+    Notify(NotifyOptions),
+    /// `--help` of the whole command or of one subcommand (its name, if any).
+    Help(Option<&'static str>),
+    Version,
+}
+
+/// A mistake on the command line: the text says what is wrong; the caller adds the usage
+/// line of `subcommand` and exits 2.
+#[derive(Debug)]
+pub struct UsageError {
+    pub subcommand: Option<&'static str>,
+    pub text: String,
+}
+
+fn usage_error(subcommand: &'static str, text: impl Into<String>) -> UsageError {
+    UsageError {
+        subcommand: Some(subcommand),
+        text: text.into(),
+    }
+}
+
+/// The readiness protocol `readyd run` speaks with the daemon.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Protocol {
+    Systemd,
+    Upstart,
+    Fd,
+    Forking,
+}
+
+impl Protocol {
+    pub fn name(self) -> &'static str {
+        match self {
+            Protocol::Systemd => "systemd",
+            Protocol::Upstart => "upstart",
+            Protocol::Fd => "fd",
+            Protocol::Forking => "forking",
+        }
+    }
+}
+
+/// When `readyd run` ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Until {
+    /// Stop the daemon as soon as it is ready.
+    Ready,
+    /// Wait for the daemon to exit.
+    Exit,
+}
+
+/// Where a `--listen` socket is bound.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ListenAddr {
+    Inet(SocketAddr),
+    /// An AF_UNIX stream socket at a file system path.
+    Path(PathBuf),
+    /// An AF_UNIX stream socket in the abstract namespace (the name without the `@`).
+    Abstract(Vec<u8>),
+}
+
+/// One `--listen ADDR[=NAME]`.
+#[derive(Clone, Debug)]
+pub struct Listen {
+    pub addr: ListenAddr,
+    /// The name passed in `LISTEN_FDNAMES`; "unknown" when none was given.
+    pub name: String,
+}
+
+/// `readyd run`.
+#[derive(Debug)]
+pub struct RunOptions {
+    pub protocol: Protocol,
+    pub until: Until,
+    pub timeout: Duration,
+    /// The timeout as the user wrote it, for messages ("not ready within 2.5 s").
+    pub timeout_text: String,
+    pub watchdog_usec: Option<u64>,
+    pub listen: Vec<Listen>,
+    pub pidfile: Option<PathBuf>,
+    pub json: bool,
+    /// The command and its arguments; never empty.
+    pub command: Vec<OsString>,
+}
+
+/// `readyd notify`.
+#[derive(Debug, Default)]
+pub struct NotifyOptions {
+    pub ready: bool,
+    pub reloading: bool,
+    pub stopping: bool,
+    pub status: Option<String>,
+    pub pid: Option<libc::pid_t>,
+    pub fd: Option<libc::c_int>,
+    pub booted: bool,
+    /// Skip the barrier.
+    pub no_block: bool,
+    /// Extra `FIELD=VALUE` lines, in order.
+    pub fields: Vec<String>,
+}
+
+/// The most `--listen` sockets one run passes (fds 3 and up).
+pub const MAX_LISTEN: usize = 64;
+
+/// Default for `--timeout`.
+pub const DEFAULT_TIMEOUT_SECS: &str = "30";
+
+pub fn parse(args: Vec<OsString>) -> Result<Command, UsageError> {
+    let mut args = args.into_iter();
+    let Some(first) = args.next() else {
+        return Err(UsageError {
+            subcommand: None,
+            text: "a subcommand is needed: run or notify".into(),
+        });
+    };
+    let rest: Vec<OsString> = args.collect();
+    match first.to_str() {
+        Some("run") => parse_run(rest),
+        Some("notify") => parse_notify(rest),
+        Some("-h" | "--help" | "help") => Ok(Command::Help(None)),
+        Some("-V" | "--version") => Ok(Command::Version),
+        _ => Err(UsageError {
+            subcommand: None,
+            text: format!(
+                "unknown subcommand '{}': use run or notify",
+                first.to_string_lossy()
+            ),
+        }),
+    }
+}
+
+/// Splits `--name=value` into its two halves; `--name` gives no value.
+fn split_option(arg: &str) -> (&str, Option<&str>) {
+    match arg.split_once('=') {
+        Some((name, value)) if name.starts_with("--") => (name, Some(value)),
+        _ => (arg, None),
+    }
+}
+
+/// The value of an option: after `=`, or the next argument.
+fn value_of(
+    sub: &'static str,
+    name: &str,
+    inline: Option<&str>,
+    args: &mut impl Iterator<Item = OsString>,
+) -> Result<String, UsageError> {
+    if let Some(v) = inline {
+        return Ok(v.to_owned());
+    }
+    match args.next() {
+        Some(v) => v
+            .into_string()
+            .map_err(|_| usage_error(sub, format!("the value of {name} is not valid UTF-8"))),
+        None => Err(usage_error(sub, format!("{name} needs a value"))),
+    }
+}
+
+fn parse_run(args: Vec<OsString>) -> Result<Command, UsageError> {
+    const SUB: &str = "run";
+    let mut protocol = Protocol::Systemd;
+    let mut until = Until::Exit;
+    let mut timeout_text = DEFAULT_TIMEOUT_SECS.to_owned();
+    let mut watchdog_usec = None;
+    let mut listen = Vec::new();
+    let mut pidfile = None;
+    let mut json = false;
+    let mut command = Vec::new();
+
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        let Some(text) = arg.to_str() else {
+            return Err(usage_error(
+                SUB,
+                format!("unknown argument '{}'", arg.to_string_lossy()),
+            ));
+        };
+        if text == "--" {
+            command.extend(args.by_ref());
+            break;
+        }
+        if !text.starts_with('-') || text == "-" {
+            // The command starts here (no `--` needed when it does not look like an option).
+            command.push(arg);
+            command.extend(args.by_ref());
+            break;
+        }
+        let (name, inline) = split_option(text);
+        let flag = |inline: Option<&str>| match inline {
+            Some(_) => Err(usage_error(SUB, format!("{name} takes no value"))),
+            None => Ok(()),
+        };
+        match name {
+            "-h" | "--help" => return Ok(Command::Help(Some(SUB))),
+            "--json" => {
+                flag(inline)?;
+                json = true;
+            }
+            "--protocol" => {
+                protocol = match value_of(SUB, name, inline, &mut args)?.as_str() {
+                    "systemd" | "notify" => Protocol::Systemd,
+                    "upstart" => Protocol::Upstart,
+                    "fd" | "s6" => Protocol::Fd,
+                    "forking" => Protocol::Forking,
+                    other => {
+                        return Err(usage_error(
+                            SUB,
+                            format!(
+                                "unknown protocol '{other}': use systemd, upstart, fd or forking"
+                            ),
+                        ));
+                    }
+                }
+            }
+            "--until" => {
+                until = match value_of(SUB, name, inline, &mut args)?.as_str() {
+                    "ready" => Until::Ready,
+                    "exit" => Until::Exit,
+                    other => {
+                        return Err(usage_error(
+                            SUB,
+                            format!("--until takes ready or exit, not '{other}'"),
+                        ));
+                    }
+                }
+            }
+            "--timeout" => timeout_text = value_of(SUB, name, inline, &mut args)?,
+            "--watchdog" => {
+                let v = value_of(SUB, name, inline, &mut args)?;
+                match v.parse::<u64>() {
+                    Ok(n) if n > 0 && n < u64::MAX => watchdog_usec = Some(n),
+                    _ => {
+                        return Err(usage_error(
+                            SUB,
+                            format!(
+                                "--watchdog takes a positive number of microseconds, not '{v}'"
+                            ),
+                        ));
+                    }
+                }
+            }
+            "--listen" => {
+                let v = value_of(SUB, name, inline, &mut args)?;
+                listen.push(parse_listen(&v)?);
+            }
+            "--pidfile" => {
+                let v = value_of(SUB, name, inline, &mut args)?;
+                if v.is_empty() {
+                    return Err(usage_error(SUB, "--pidfile needs a path"));
+                }
+                pidfile = Some(PathBuf::from(v));
+            }
+            _ => return Err(usage_error(SUB, format!("unknown option '{name}'"))),
+        }
+    }
+
+    let timeout = parse_seconds(&timeout_text).ok_or_else(|| {
+        usage_error(
+            SUB,
+            format!("--timeout takes a positive number of seconds, not '{timeout_text}'"),
+        )
+    })?;
+    if command.is_empty() {
+        return Err(usage_error(SUB, "no command given: add -- CMD [ARGS...]"));
+    }
+    if protocol == Protocol::Forking && pidfile.is_none() {
+        return Err(usage_error(
+            SUB,
+            "--protocol forking needs --pidfile PATH: the daemon's pid is read from it once \
+             the started process has exited",
+        ));
+    }
+    if protocol != Protocol::Forking && pidfile.is_some() {
+        return Err(usage_error(
+            SUB,
+            "--pidfile is only used with --protocol forking",
+        ));
+    }
+    if listen.len() > MAX_LISTEN {
+        return Err(usage_error(
+            SUB,
+            format!("at most {MAX_LISTEN} --listen sockets"),
+        ));
+    }
+    Ok(Command::Run(RunOptions {
+        protocol,
+        until,
+        timeout,
+        timeout_text,
+        watchdog_usec,
+        listen,
+        pidfile,
+        json,
+        command,
+    }))
+}
+
+/// A positive number of seconds, possibly with a fraction ("2", "0.5").
+fn parse_seconds(text: &str) -> Option<Duration> {
+    let secs: f64 = text.parse().ok()?;
+    if secs.is_finite() && secs > 0.0 && secs < 1e9 {
+        Some(Duration::from_secs_f64(secs))
+    } else {
+        None
+    }
+}
+
+/// `ADDR[=NAME]`: `127.0.0.1:PORT`, `[::1]:PORT`, `/path` or `@abstract`. A path may not
+/// contain `=` (it would be read as the start of the name).
+pub fn parse_listen(text: &str) -> Result<Listen, UsageError> {
+    const SUB: &str = "run";
+    let (addr_text, name) = match text.split_once('=') {
+        Some((a, n)) => (a, Some(n)),
+        None => (text, None),
+    };
+    let addr = if let Some(path) = addr_text.strip_prefix('@') {
+        if path.is_empty() {
+            return Err(usage_error(SUB, "--listen @NAME needs a name after '@'"));
+        }
+        ListenAddr::Abstract(path.as_bytes().to_vec())
+    } else if addr_text.starts_with('/') {
+        ListenAddr::Path(PathBuf::from(addr_text))
+    } else {
+        match addr_text.parse::<SocketAddr>() {
+            Ok(a) => ListenAddr::Inet(a),
+            Err(_) => {
+                return Err(usage_error(
+                    SUB,
+                    format!(
+                        "cannot read --listen address '{addr_text}': use 127.0.0.1:PORT, \
+                         [::1]:PORT, /path or @name (PORT may be 0)"
+                    ),
+                ));
+            }
+        }
+    };
+    let name = match name {
+        None => "unknown".to_owned(),
+        Some(n) => {
+            let valid = !n.is_empty()
+                && n.len() <= 255
+                && n.bytes().all(|b| b.is_ascii_graphic() && b != b':');
+            if !valid {
+                return Err(usage_error(
+                    SUB,
+                    format!(
+                        "bad --listen name '{n}': 1 to 255 printable ASCII characters, \
+                         no spaces and no ':'"
+                    ),
+                ));
+            }
+            n.to_owned()
+        }
+    };
+    Ok(Listen { addr, name })
+}
+
+fn parse_notify(args: Vec<OsString>) -> Result<Command, UsageError> {
+    const SUB: &str = "notify";
+    let mut o = NotifyOptions::default();
+    let mut args = args.into_iter();
+    let mut options_done = false;
+    while let Some(arg) = args.next() {
+        let Some(text) = arg.to_str() else {
+            return Err(usage_error(SUB, "arguments must be valid UTF-8"));
+        };
+        if options_done || !text.starts_with("--") {
+            o.fields.push(check_field(text)?);
+            continue;
+        }
+        if text == "--" {
+            options_done = true;
+            continue;
+        }
+        let (name, inline) = split_option(text);
+        let flag = |inline: Option<&str>| match inline {
+            Some(_) => Err(usage_error(SUB, format!("{name} takes no value"))),
+            None => Ok(true),
+        };
+        match name {
+            "--help" => return Ok(Command::Help(Some(SUB))),
+            "--ready" => o.ready = flag(inline)?,
+            "--reloading" => o.reloading = flag(inline)?,
+            "--stopping" => o.stopping = flag(inline)?,
+            "--booted" => o.booted = flag(inline)?,
+            "--no-block" => o.no_block = flag(inline)?,
+            "--status" => {
+                let v = value_of(SUB, name, inline, &mut args)?;
+                if v.contains('\n') {
+                    return Err(usage_error(SUB, "--status must be one line"));
+                }
+                o.status = Some(v);
+            }
+            "--pid" => {
+                // `--pid` alone (or `--pid=parent`) names the calling shell, as in
+                // systemd-notify.
+                o.pid = Some(match inline {
+                    None | Some("parent") => {
+                        // SAFETY: getppid has no preconditions.
+                        unsafe { libc::getppid() }
+                    }
+                    Some("self") => std::process::id() as libc::pid_t,
+                    Some(v) => match v.parse::<libc::pid_t>() {
+                        Ok(p) if p > 0 => p,
+                        _ => {
+                            return Err(usage_error(
+                                SUB,
+                                format!(
+                                    "--pid takes a positive pid, 'parent' or 'self', not '{v}'"
+                                ),
+                            ));
+                        }
+                    },
+                });
+            }
+            "--fd" => {
+                let v = value_of(SUB, name, inline, &mut args)?;
+                match v.parse::<libc::c_int>() {
+                    Ok(fd) if fd >= 0 => o.fd = Some(fd),
+                    _ => {
+                        return Err(usage_error(
+                            SUB,
+                            format!("--fd takes a file descriptor number, not '{v}'"),
+                        ));
+                    }
+                }
+            }
+            _ => return Err(usage_error(SUB, format!("unknown option '{name}'"))),
+        }
+    }
+    if o.booted {
+        let other = o.ready
+            || o.reloading
+            || o.stopping
+            || o.status.is_some()
+            || o.pid.is_some()
+            || o.fd.is_some()
+            || !o.fields.is_empty();
+        if other {
+            return Err(usage_error(SUB, "--booted takes no other option"));
+        }
+        return Ok(Command::Notify(o));
+    }
+    let empty = !o.ready
+        && !o.reloading
+        && !o.stopping
+        && o.status.is_none()
+        && o.pid.is_none()
+        && o.fields.is_empty();
+    if empty {
+        return Err(usage_error(
+            SUB,
+            "nothing to send: give --ready, --reloading, --stopping, --status=TEXT, --pid=PID \
+             or FIELD=VALUE",
+        ));
+    }
+    if o.fd.is_some() && !o.ready {
+        return Err(usage_error(
+            SUB,
+            "--fd=N writes a readiness line (any newline on that fd means ready): use it with \
+             --ready",
+        ));
+    }
+    Ok(Command::Notify(o))
+}
+
+/// A `FIELD=VALUE` argument: a non-empty name, and no newline anywhere (a newline would
+/// start another field).
+fn check_field(text: &str) -> Result<String, UsageError> {
+    match text.split_once('=') {
+        Some((name, _)) if !name.is_empty() && !text.contains('\n') => Ok(text.to_owned()),
+        _ => Err(usage_error(
+            "notify",
+            format!("'{text}' is neither an option nor a FIELD=VALUE assignment on one line"),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn os(args: &[&str]) -> Vec<OsString> {
+        args.iter().map(OsString::from).collect()
+    }
+
+    fn run(args: &[&str]) -> Result<RunOptions, UsageError> {
+        let mut all = vec!["run"];
+        all.extend_from_slice(args);
+        match parse(os(&all))? {
+            Command::Run(o) => Ok(o),
+            _ => panic!("not a run command"),
+        }
+    }
+
+    #[test]
+    fn run_defaults() {
+        let o = run(&["--", "sleep", "1"]).unwrap();
+        assert_eq!(o.protocol, Protocol::Systemd);
+        assert_eq!(o.until, Until::Exit);
+        assert_eq!(o.timeout, Duration::from_secs(30));
+        assert_eq!(o.command, os(&["sleep", "1"]));
+    }
+
+    #[test]
+    fn run_options_in_both_forms() {
+        let o = run(&[
+            "--protocol=upstart",
+            "--until",
+            "ready",
+            "--timeout=0.5",
+            "--watchdog",
+            "2000",
+            "--json",
+            "cmd",
+            "--not-ours",
+        ])
+        .unwrap();
+        assert_eq!(o.protocol, Protocol::Upstart);
+        assert_eq!(o.until, Until::Ready);
+        assert_eq!(o.timeout, Duration::from_millis(500));
+        assert_eq!(o.timeout_text, "0.5");
+        assert_eq!(o.watchdog_usec, Some(2000));
+        assert!(o.json);
+        assert_eq!(o.command, os(&["cmd", "--not-ours"]));
+    }
+
+    #[test]
+    fn run_mistakes_are_usage_errors() {
+        for bad in [
+            &["--protocol", "sysv", "--", "x"][..],
+            &["--until", "later", "--", "x"],
+            &["--timeout", "0", "--", "x"],
+            &["--timeout", "soon", "--", "x"],
+            &["--watchdog", "-5", "--", "x"],
+            &["--listen", "localhost", "--", "x"],
+            &["--listen", "127.0.0.1:0=a:b", "--", "x"],
+            &["--protocol", "forking", "--", "x"],
+            &["--pidfile", "/x", "--", "x"],
+            &["--bogus", "--", "x"],
+            &["--json=yes", "--", "x"],
+            &["--timeout"],
+            &[],
+        ] {
+            assert!(run(bad).is_err(), "{bad:?} should be refused");
+        }
+    }
+
+    #[test]
+    fn listen_addresses() {
+        let l = parse_listen("127.0.0.1:0=web").unwrap();
+        assert_eq!(l.addr, ListenAddr::Inet("127.0.0.1:0".parse().unwrap()));
+        assert_eq!(l.name, "web");
+        let l = parse_listen("[::1]:8080").unwrap();
+        assert_eq!(l.addr, ListenAddr::Inet("[::1]:8080".parse().unwrap()));
+        assert_eq!(l.name, "unknown");
+        let l = parse_listen("/run/x.sock=ctl").unwrap();
+        assert_eq!(l.addr, ListenAddr::Path("/run/x.sock".into()));
+        let l = parse_listen("@abs").unwrap();
+        assert_eq!(l.addr, ListenAddr::Abstract(b"abs".to_vec()));
+        assert!(parse_listen("@").is_err());
+        assert!(parse_listen("/x=").is_err());
+    }
+
+    fn notify(args: &[&str]) -> Result<NotifyOptions, UsageError> {
+        let mut all = vec!["notify"];
+        all.extend_from_slice(args);
+        match parse(os(&all))? {
+            Command::Notify(o) => Ok(o),
+            _ => panic!("not a notify command"),
+        }
+    }
+
+    #[test]
+    fn notify_options() {
+        let o = notify(&["--ready", "--status=up and running", "--pid=42", "X_A=1"]).unwrap();
+        assert!(o.ready);
+        assert_eq!(o.status.as_deref(), Some("up and running"));
+        assert_eq!(o.pid, Some(42));
+        assert_eq!(o.fields, vec!["X_A=1".to_owned()]);
+        assert!(notify(&["--booted"]).unwrap().booted);
+        assert_eq!(notify(&["--ready", "--fd", "3"]).unwrap().fd, Some(3));
+    }
+
+    #[test]
+    fn notify_mistakes_are_usage_errors() {
+        for bad in [
+            &[][..],
+            &["--booted", "--ready"],
+            &["--fd=3", "--status=x"],
+            &["--pid=0"],
+            &["--pid=abc"],
+            &["--ready", "noequals"],
+            &["--ready", "=value"],
+            &["--status"],
+            &["--frobnicate"],
+        ] {
+            assert!(notify(bad).is_err(), "{bad:?} should be refused");
+        }
+    }
+}
