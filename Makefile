@@ -23,7 +23,7 @@ CC         ?= cc
 LIBS_PRIVATE := -lc -lm -lrt -lpthread
 
 BUILD      := build
-STATIC     := target/release/libreadyd.a
+STATIC     := target/lib/release/libreadyd.a
 SHARED     := $(BUILD)/libreadyd.so.$(VERSION)
 COMPAT     := target/compat/libsystemd.so.0
 # The command is built with the library's std feature, in its own target directory so
@@ -39,7 +39,7 @@ MAN7       := $(wildcard man/*.7)
 
 .PHONY: all compat install uninstall check check-rust check-header check-c check-peers \
         check-man check-consumers check-daemonize check-deb check-diff check-systemd demo \
-        header clean
+        header bench clean
 
 all: $(SHARED) $(BUILD)/libreadyd.so.$(SOVERSION) $(BUILD)/libreadyd.so $(BUILD)/libreadyd.a \
      $(COMPAT) $(BUILD)/readyd $(BUILD)/supervise
@@ -51,16 +51,22 @@ $(BUILD)/readyd: $(COMMAND)
 	@mkdir -p $(BUILD)
 	cp $< $@
 
+# Built as a staticlib alone: next to the rlib and cdylib types of Cargo.toml, cargo drops
+# LTO without a word and all of core lands in the archive. Its own target directory keeps
+# a plain `cargo build` from replacing it.
 $(STATIC): $(RUST_SRC)
-	$(CARGO) build --release $(CARGOFLAGS) --lib
+	$(CARGO) rustc --release $(CARGOFLAGS) --lib --crate-type staticlib --target-dir target/lib
 
 # The shipped libraries are linked here, not by cargo: rustc gives a cdylib its own
 # version script, and only ours decides what is exported and under which version node.
 # NEEDED must stay libc.so.6 alone. $(call link_shared,VERSION_SCRIPT,SONAME)
+# Full RELRO (-z now) as libsystemd.so.0 has it: the library that replaces it in sshd must
+# not leave a writable GOT behind. It costs start-up time (every import is bound at load);
+# see the README's Performance section. No crt files: the library has no constructors.
 link_shared = @mkdir -p $(@D) && \
-  $(CC) -shared -o $@ -Wl,--whole-archive $(STATIC) -Wl,--no-whole-archive \
+  $(CC) -shared -nostartfiles -o $@ -Wl,--whole-archive $(STATIC) -Wl,--no-whole-archive \
     -Wl,--version-script=$(1) -Wl,-soname,$(2) -Wl,--gc-sections -Wl,-z,defs \
-    -Wl,-z,relro -Wl,-z,now -Wl,--as-needed -Wl,--strip-debug
+    -Wl,-z,relro -Wl,-z,now -Wl,-z,noseparate-code -Wl,--as-needed -Wl,--strip-all
 
 $(SHARED): $(STATIC) include/readyd.map
 	$(call link_shared,include/readyd.map,libreadyd.so.$(SOVERSION))
@@ -184,6 +190,13 @@ check-systemd: all
 
 demo: all
 	tests/demo.sh
+
+# readyd against the system's libsystemd.so.0 and a raw-syscall floor (tests/bench/run.py):
+# prints a Markdown table and writes JSON to $(BENCH_JSON). It reports, it never fails on a
+# number. QUICK=1: every measurement with small counts, in seconds (what CI runs).
+BENCH_JSON ?= $(BUILD)/bench/results.json
+bench: all
+	READYD_BENCH_JSON=$(BENCH_JSON) python3 tests/bench/run.py $(if $(QUICK),--quick)
 
 clean:
 	$(CARGO) clean

@@ -68,7 +68,7 @@ fn python_base(s: &[u8]) -> (usize, c_int) {
 /// applies: errno from the conversion, nothing parsed, or anything trailing.
 fn strto<T>(
     s: &CStr,
-    conv: unsafe extern "C" fn(*const c_char, *mut *mut c_char, c_int) -> T,
+    conv: impl FnOnce(*const c_char, *mut *mut c_char, c_int) -> T,
 ) -> Result<(T, bool)> {
     let bytes = s.to_bytes();
     let ws = skip_space(bytes);
@@ -79,8 +79,7 @@ fn strto<T>(
     let start = unsafe { s.as_ptr().add(begin) };
     let mut end: *mut c_char = core::ptr::null_mut();
     errno::clear();
-    // SAFETY: start is NUL-terminated; end is a valid out-pointer.
-    let value = unsafe { conv(start, &mut end, base) };
+    let value = conv(start, &mut end, base);
     // SAFETY: reading this thread's errno.
     let e = unsafe { *libc::__errno_location() };
     if e > 0 {
@@ -95,14 +94,20 @@ fn strto<T>(
 
 /// libsystemd's `safe_atoi`: a C int (used for `LISTEN_FDS`).
 pub fn parse_int(s: &CStr) -> Result<c_int> {
-    let (v, _) = strto(s, libc::strtol)?;
+    let (v, _) = strto(s, |p, e, b| {
+        // SAFETY: p is NUL-terminated and e a valid out-pointer (see strto).
+        unsafe { libc::strtol(p, e, b) }
+    })?;
     c_int::try_from(v).map_err(|_| Errno(libc::ERANGE))
 }
 
 /// libsystemd's `safe_atou64`: an unsigned 64-bit value; a non-zero value written with a
 /// minus sign is out of range (strtoull would wrap it).
 pub fn parse_u64(s: &CStr) -> Result<u64> {
-    let (v, negative) = strto(s, libc::strtoull)?;
+    let (v, negative) = strto(s, |p, e, b| {
+        // SAFETY: p is NUL-terminated and e a valid out-pointer (see strto).
+        unsafe { libc::strtoull(p, e, b) }
+    })?;
     if v != 0 && negative {
         return Err(Errno(libc::ERANGE));
     }
@@ -111,7 +116,10 @@ pub fn parse_u64(s: &CStr) -> Result<u64> {
 
 /// libsystemd's `safe_atou`: as [`parse_u64`], then it must fit 32 bits.
 pub fn parse_u32(s: &CStr) -> Result<u32> {
-    let (v, negative) = strto(s, libc::strtoul)?;
+    let (v, negative) = strto(s, |p, e, b| {
+        // SAFETY: p is NUL-terminated and e a valid out-pointer (see strto).
+        unsafe { libc::strtoul(p, e, b) }
+    })?;
     if v != 0 && negative {
         return Err(Errno(libc::ERANGE));
     }

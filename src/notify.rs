@@ -2,9 +2,9 @@
 //! optional SCM_RIGHTS and SCM_CREDENTIALS, and the barrier built on it (reference §4).
 //!
 //! Nothing here allocates; everything lives on the stack. A plain `sd_notify()` of a
-//! message that fits the default send buffer costs five syscalls: `socket`, `getresuid`,
-//! `getresgid`, `sendmsg`, `close`. The send buffer is raised only when the kernel says
-//! the message does not fit (EMSGSIZE), to the size libsystemd always asks for.
+//! message that fits the default send buffer costs three syscalls: `socket`, `sendmsg`,
+//! `close`. The send buffer is raised only when the kernel says the message does not fit
+//! (EMSGSIZE), to the size libsystemd always asks for.
 
 use core::ffi::c_int;
 use core::mem::{size_of, zeroed};
@@ -73,26 +73,19 @@ pub fn send_parts(pid: libc::pid_t, parts: &[&[u8]], fds: &[c_int]) -> Result<c_
 /// The most pieces one message may be given in.
 pub const MAX_PARTS: usize = 8;
 
-/// The credentials to attach explicitly, if any: only when the message speaks for
-/// another process, or the real and effective ids differ. Otherwise the kernel's own
-/// credentials (which the receiver gets with SO_PASSCRED) already say it all.
+/// The credentials to attach explicitly, if any: only when the message speaks for another
+/// process. For this process they would say nothing new: a receiver with SO_PASSCRED gets
+/// this pid and the real uid and gid from the kernel itself, also after setuid() (so since
+/// Linux 3.9, the fix for CVE-2013-1979; before it the kernel sent the effective ids, which
+/// is why libsystemd attaches its own when real and effective differ). That leaves a plain
+/// notification with no id syscalls at all.
 fn credentials(pid: libc::pid_t) -> Option<libc::ucred> {
-    let (mut ruid, mut euid, mut suid) = (0, 0, 0);
-    let (mut rgid, mut egid, mut sgid) = (0, 0, 0);
-    // SAFETY: valid out-pointers; these calls cannot fail with valid pointers.
-    unsafe {
-        libc::getresuid(&mut ruid, &mut euid, &mut suid);
-        libc::getresgid(&mut rgid, &mut egid, &mut sgid);
-    }
-    let foreign = pid != 0 && pid != getpid();
-    if !foreign && ruid == euid && rgid == egid {
+    if pid == 0 || pid == getpid() {
         return None;
     }
-    Some(libc::ucred {
-        pid: if pid != 0 { pid } else { getpid() },
-        uid: ruid,
-        gid: rgid,
-    })
+    // SAFETY: getuid and getgid have no preconditions and cannot fail.
+    let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
+    Some(libc::ucred { pid, uid, gid })
 }
 
 fn getpid() -> libc::pid_t {
