@@ -38,7 +38,7 @@ MAN3       := $(wildcard man/*.3 man/*.3readyd)
 MAN7       := $(wildcard man/*.7)
 
 .PHONY: all compat install uninstall check check-rust check-header check-c check-peers \
-        check-man check-consumers check-daemonize check-deb check-diff check-systemd demo \
+        check-man check-consumers check-daemonize check-memory check-deb check-diff check-systemd demo \
         header bench clean
 
 all: $(SHARED) $(BUILD)/libreadyd.so.$(SOVERSION) $(BUILD)/libreadyd.so $(BUILD)/libreadyd.a \
@@ -125,7 +125,8 @@ uninstall:
 header:
 	$(CBINDGEN) --config cbindgen.toml --crate readyd --output include/readyd.h
 
-check: check-rust check-header check-c check-diff check-man check-consumers check-daemonize
+check: check-rust check-header check-c check-diff check-man check-consumers check-daemonize \
+       check-memory
 
 # The library's tests run without the std feature. The command's integration tests run
 # build/readyd (as built above); with the feature on, cargo would also build the library
@@ -152,7 +153,7 @@ check-header:
 check-c: all
 	tests/c/check-c.sh
 
-# Differential: the same 449 cases against the system's libsystemd.so.0 and both of our
+# Differential: the same 496 cases against the system's libsystemd.so.0 and both of our
 # libraries; only the 252-vs-newest differences listed in tests/diff are allowed.
 SYSTEMD_REF ?= /usr/lib/$(shell $(CC) -print-multiarch 2>/dev/null)/libsystemd.so.0
 check-diff: all
@@ -171,6 +172,13 @@ check-consumers: all
 # readyd_daemonize() and readyd_notify_fd() from a plain shell (flock(1); python3 connects).
 check-daemonize: all
 	tests/c/check-daemonize.sh
+
+# Memory safety beyond check-c: the differential harness under valgrind memcheck (136 of its
+# cases, in every process it forks) and built with ASan+UBSan (all of them), every example
+# and supervise built with ASan+UBSan and run, and the examples check-c does not cover under
+# valgrind. MEMCHECK_ALL=1 runs the whole harness under valgrind (about 40 s).
+check-memory: all
+	tests/c/check-memory.sh
 
 # The Debian packages: dpkg-buildpackage, lintian, and the article's daemon built against
 # the unpacked .debs (debhelper, dpkg-dev, lintian; about two minutes).
