@@ -38,8 +38,8 @@ MAN3       := $(wildcard man/*.3 man/*.3readyd)
 MAN7       := $(wildcard man/*.7)
 
 .PHONY: all compat install uninstall check check-rust check-header check-c check-peers \
-        check-man check-consumers check-daemonize check-memory check-deb check-diff check-systemd demo \
-        header bench clean
+        check-man check-consumers check-daemonize check-memory check-fault fuzz check-deb \
+        check-diff check-systemd demo header bench clean
 
 all: $(SHARED) $(BUILD)/libreadyd.so.$(SOVERSION) $(BUILD)/libreadyd.so $(BUILD)/libreadyd.a \
      $(COMPAT) $(BUILD)/readyd $(BUILD)/supervise
@@ -126,7 +126,7 @@ header:
 	$(CBINDGEN) --config cbindgen.toml --crate readyd --output include/readyd.h
 
 check: check-rust check-header check-c check-diff check-man check-consumers check-daemonize \
-       check-memory
+       check-memory check-fault
 
 # The library's tests run without the std feature. The command's integration tests run
 # build/readyd (as built above); with the feature on, cargo would also build the library
@@ -179,6 +179,17 @@ check-daemonize: all
 # valgrind. MEMCHECK_ALL=1 runs the whole harness under valgrind (about 40 s).
 check-memory: all
 	tests/c/check-memory.sh
+
+# Fault injection: each libc call a readyd call makes fails in turn (an LD_PRELOAD shim);
+# the right negative errno, no fd leaked, unset_environment honoured, no crash.
+check-fault: all
+	tests/fault/run.sh $(BUILD)/libreadyd.so.0 $(COMPAT)
+
+# The cargo-fuzz targets in fuzz/, FUZZ_SECONDS each, from the committed corpus (needs
+# cargo-fuzz; see fuzz/README.md). `tests/fuzz.sh -t 600 --grow TARGET` for long runs.
+FUZZ_SECONDS ?= 25
+fuzz:
+	tests/fuzz.sh -t $(FUZZ_SECONDS)
 
 # The Debian packages: dpkg-buildpackage, lintian, and the article's daemon built against
 # the unpacked .debs (debhelper, dpkg-dev, lintian; about two minutes).

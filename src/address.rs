@@ -138,7 +138,8 @@ fn parse_vsock(value: &CStr) -> Result<Address> {
         b"hypervisor" => libc::VMADDR_CID_HYPERVISOR,
         b"local" => libc::VMADDR_CID_LOCAL,
         b"host" => libc::VMADDR_CID_HOST,
-        digits => parse_cid(digits)?,
+        // SAFETY: the CID text is the tail of a NUL-terminated string.
+        _ => env::parse_u32_before(unsafe { CStr::from_ptr(value.as_ptr().add(skip)) }, colon)?,
     };
     if cid == libc::VMADDR_CID_ANY {
         return Err(Errno(libc::EINVAL));
@@ -149,23 +150,6 @@ fn parse_vsock(value: &CStr) -> Result<Address> {
     addr.svm_cid = cid;
     addr.svm_port = port;
     Ok(Address::Vsock { addr, kind })
-}
-
-/// A numeric CID: the text between the prefix and the first colon, parsed like the port.
-fn parse_cid(digits: &[u8]) -> Result<u32> {
-    // Copy into a NUL-terminated buffer for strtoul; a CID longer than this cannot be
-    // valid, and strtoul would report the same error on the whole text.
-    let mut buf = [0u8; 64];
-    if digits.len() >= buf.len() {
-        return Err(Errno(if digits.iter().all(u8::is_ascii_digit) {
-            libc::ERANGE
-        } else {
-            libc::EINVAL
-        }));
-    }
-    buf[..digits.len()].copy_from_slice(digits);
-    let text = CStr::from_bytes_until_nul(&buf).map_err(|_| Errno(libc::EINVAL))?;
-    env::parse_u32(text)
 }
 
 /// The size of a vsock address, for sendmsg/connect/bind.
@@ -272,5 +256,16 @@ mod tests {
         }
         // The port is judged first.
         assert_eq!(p("vsock:-1:x").unwrap_err(), Errno(EINVAL));
+        // A CID of any length is read in place, as one number.
+        assert_eq!(
+            vsock(&format!("vsock:{}2:5", "0".repeat(70))),
+            (VsockType::Any, 2, 5)
+        );
+        assert_eq!(
+            vsock(&format!("vsock:{}2:5", " ".repeat(70))),
+            (VsockType::Any, 2, 5)
+        );
+        let overflow = format!("vsock:{}mmm:0", "9".repeat(70));
+        assert_eq!(p(&overflow).unwrap_err(), Errno(ERANGE));
     }
 }

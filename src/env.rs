@@ -64,19 +64,22 @@ fn python_base(s: &[u8]) -> (usize, c_int) {
     }
 }
 
-/// Runs one of libc's strto* functions on `s` from `start`, with the checks libsystemd
-/// applies: errno from the conversion, nothing parsed, or anything trailing.
+/// Runs one of libc's strto* functions on the first `len` bytes of `s`, with the checks
+/// libsystemd applies: errno from the conversion, nothing parsed, or anything between the
+/// number and byte `len`. (`len` is the whole string, or the part before a separator: the
+/// scan cannot pass a separator, which is neither a digit, a sign nor white space.)
 fn strto<T>(
     s: &CStr,
+    len: usize,
     conv: impl FnOnce(*const c_char, *mut *mut c_char, c_int) -> T,
 ) -> Result<(T, bool)> {
-    let bytes = s.to_bytes();
+    let bytes = &s.to_bytes()[..len];
     let ws = skip_space(bytes);
     let (prefix, base) = python_base(&bytes[ws..]);
     let begin = ws + prefix;
     let negative = bytes.get(begin) == Some(&b'-');
-    // SAFETY: begin <= bytes.len(), so the pointer stays inside the NUL-terminated string.
-    let start = unsafe { s.as_ptr().add(begin) };
+    // SAFETY: begin <= len <= the string's length, so both stay inside it.
+    let (start, stop) = unsafe { (s.as_ptr().add(begin), s.as_ptr().add(len)) };
     let mut end: *mut c_char = core::ptr::null_mut();
     errno::clear();
     let value = conv(start, &mut end, base);
@@ -85,8 +88,7 @@ fn strto<T>(
     if e > 0 {
         return Err(Errno(e));
     }
-    // SAFETY: strto* sets end to a position within the string (or to start).
-    if end.is_null() || core::ptr::eq(end, start) || unsafe { *end } != 0 {
+    if core::ptr::eq(end, start) || !core::ptr::eq(end, stop) {
         return Err(Errno(libc::EINVAL));
     }
     Ok((value, negative))
@@ -94,7 +96,7 @@ fn strto<T>(
 
 /// libsystemd's `safe_atoi`: a C int (used for `LISTEN_FDS`).
 pub fn parse_int(s: &CStr) -> Result<c_int> {
-    let (v, _) = strto(s, |p, e, b| {
+    let (v, _) = strto(s, s.count_bytes(), |p, e, b| {
         // SAFETY: p is NUL-terminated and e a valid out-pointer (see strto).
         unsafe { libc::strtol(p, e, b) }
     })?;
@@ -104,7 +106,7 @@ pub fn parse_int(s: &CStr) -> Result<c_int> {
 /// libsystemd's `safe_atou64`: an unsigned 64-bit value; a non-zero value written with a
 /// minus sign is out of range (strtoull would wrap it).
 pub fn parse_u64(s: &CStr) -> Result<u64> {
-    let (v, negative) = strto(s, |p, e, b| {
+    let (v, negative) = strto(s, s.count_bytes(), |p, e, b| {
         // SAFETY: p is NUL-terminated and e a valid out-pointer (see strto).
         unsafe { libc::strtoull(p, e, b) }
     })?;
@@ -116,7 +118,13 @@ pub fn parse_u64(s: &CStr) -> Result<u64> {
 
 /// libsystemd's `safe_atou`: as [`parse_u64`], then it must fit 32 bits.
 pub fn parse_u32(s: &CStr) -> Result<u32> {
-    let (v, negative) = strto(s, |p, e, b| {
+    parse_u32_before(s, s.count_bytes())
+}
+
+/// [`parse_u32`] of the first `len` bytes of `s`, which must end at a separator that is
+/// not part of a number (a vsock CID before its `:`).
+pub fn parse_u32_before(s: &CStr, len: usize) -> Result<u32> {
+    let (v, negative) = strto(s, len, |p, e, b| {
         // SAFETY: p is NUL-terminated and e a valid out-pointer (see strto).
         unsafe { libc::strtoul(p, e, b) }
     })?;
@@ -189,6 +197,19 @@ mod tests {
         for s in ["", "abc", "1.5", "5s", "5 "] {
             assert_eq!(parse_u64(&c(s)), Err(Errno(EINVAL)), "{s:?}");
         }
+    }
+
+    #[test]
+    fn u32_before_a_separator() {
+        let t = c("  42:5");
+        assert_eq!(parse_u32_before(&t, 4), Ok(42));
+        assert_eq!(parse_u32_before(&c("42 :5"), 3), Err(Errno(EINVAL)));
+        assert_eq!(parse_u32_before(&c("0x:5"), 2), Err(Errno(EINVAL)));
+        assert_eq!(parse_u32_before(&c("  :5"), 2), Err(Errno(EINVAL)));
+        let long = format!("{}2:5", "0".repeat(100));
+        assert_eq!(parse_u32_before(&c(&long), 101), Ok(2));
+        let over = format!("{}x:5", "9".repeat(100));
+        assert_eq!(parse_u32_before(&c(&over), 101), Err(Errno(ERANGE)));
     }
 
     #[test]
