@@ -15,8 +15,6 @@
 //! (§13) says the two differ, readyd is held to the newest behaviour instead:
 //!   * `NOTIFY_SOCKET` neither `/` nor `@`: 252 says -EINVAL, newest -EPROTO or the vsock
 //!     parser's verdict (model::notify_address). A well-formed vsock address is not sent to.
-//!     (`READYD_FUZZ_KNOWN_BUGS=long-cid` tolerates the open vsock CID report, see
-//!     `readyd_fuzz::known_long_cid`.)
 //!   * `LISTEN_PIDFDID`: 252 ignores it and never unsets it; newest checks it once
 //!     `LISTEN_PID` is ours (a parse error is returned, a different id means "not for us")
 //!     and removes it with the other `LISTEN_*` variables.
@@ -364,14 +362,7 @@ fuzz_target!(|data: &[u8]| {
             }
             let reference = run(w, Lib::Reference, call, unset, &case);
             let ours = run(w, Lib::Readyd, call, unset, &case);
-            let mut want = expected(w, call, unset, &case, &reference);
-            if matches!(call, Call::Notify | Call::Barrier)
-                && case.vars[NOTIFY]
-                    .as_deref()
-                    .is_some_and(readyd_fuzz::known_long_cid)
-            {
-                want.r = ours.r;
-            }
+            let want = expected(w, call, unset, &case, &reference);
             if trace() {
                 eprintln!(
                     "{} | {call:?} unset={unset}\n  readyd:     {ours:?}\n  libsystemd: {reference:?}",

@@ -1,7 +1,5 @@
 //! `$NOTIFY_SOCKET` parsing (spec §4.3, newest): `readyd::address::parse` against the
 //! model. The input, up to its first NUL, is the variable's value.
-//! `READYD_FUZZ_KNOWN_BUGS=long-cid` tolerates one reported difference while it is open
-//! (see `readyd_fuzz::known_long_cid`).
 #![no_main]
 
 use std::ffi::CString;
@@ -49,9 +47,6 @@ fuzz_target!(|data: &[u8]| {
     }
     let ours = ours.as_ref().map(as_model).map_err(|e| e.0);
     let want = model::notify_address(text);
-    if ours != want && readyd_fuzz::known_long_cid(text) {
-        return;
-    }
     assert!(
         ours == want,
         "NOTIFY_SOCKET=\"{}\": readyd {ours:?}, the spec's model {want:?}",

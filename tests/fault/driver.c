@@ -185,7 +185,6 @@ struct scenario {
     int needs_root;
     int no_baseline;        /* the call without a fault must not run (it would fork) */
     int persistent_only;    /* only failures that persist (a passing retry would fork) */
-    const char *known_bug;  /* READYD_FAULT_KNOWN_BUGS=<this> reports failures as TODO */
     const char *env_vars;   /* variables that unset_environment removes (comma list) */
     const char *env_always_gone; /* variables gone after every call */
     struct fault base;      /* a rule armed in every run of the scenario (fn NULL: none) */
@@ -784,9 +783,8 @@ static void oracle_errno(const struct ctx *c, const struct fault *f, struct want
 }
 
 /* With a PID file, whose lock is checked with fstat: a failing fstat is that error, not
- * "already running" (-EBUSY). Open finding "pidfile-fstat": lock_pidfile() treats a failed
- * fstat like a replaced file, retries 16 times and returns -EBUSY. Only persistent
- * failures are injected here: after a single one the retry would succeed and fork. */
+ * "already running" (-EBUSY). Only persistent failures are injected here: after a single
+ * one a retry would succeed and fork. */
 static int setup_daemonize_pidfile(struct ctx *c)
 {
     snprintf(c->path, sizeof c->path, "%s/pid-%d", tmpdir, (int) getpid());
@@ -915,7 +913,7 @@ static const struct scenario scenarios[] = {
     { .name = "readyd_daemonize (before the fork)", .fns = "pipe2,fork", .no_baseline = 1,
       .setup = setup_daemonize, .call = call_daemonize, .oracle = oracle_errno },
     { .name = "readyd_daemonize with a PID file", .fns = "fstat", .no_baseline = 1,
-      .persistent_only = 1, .known_bug = "pidfile-fstat", .setup = setup_daemonize_pidfile,
+      .persistent_only = 1, .setup = setup_daemonize_pidfile,
       .call = call_daemonize, .oracle = oracle_errno },
 };
 enum { N_SCENARIOS = sizeof scenarios / sizeof scenarios[0] };
@@ -1107,12 +1105,6 @@ static unsigned count_of(const char *report_text, const char *fn)
 
 static int passed, failed, skipped, groups;
 
-/* READYD_FAULT_KNOWN_BUGS=id[,id]: a scenario marked with one of these ids reports its
- * failures as "# TODO" and counts them as skipped (a reported bug, not yet fixed). */
-static int known(const char *id)
-{
-    return id && listed(getenv("READYD_FAULT_KNOWN_BUGS"), id);
-}
 static const struct scenario *current;
 
 /* One TAP line per (scenario, function); the failing runs follow it. */
@@ -1143,10 +1135,7 @@ static void one(struct group *g, const struct scenario *sc, int unset, const str
         passed++;
         return;
     }
-    if (known(current->known_bug))
-        skipped++;
-    else
-        failed++;
+    failed++;
     g->bad++;
     char *nl = strchr(buf, '\n');
     if (nl)
@@ -1165,9 +1154,6 @@ static void close_group(struct group *g, const char *what)
     groups++;
     if (g->bad == 0)
         printf("ok - %s (%d runs)\n", what, g->runs);
-    else if (current && known(current->known_bug))
-        printf("not ok - %s: %d of %d runs fail # TODO known bug %s\n%s", what, g->bad, g->runs,
-               current->known_bug, g->notes);
     else
         printf("not ok - %s: %d of %d runs fail\n%s", what, g->bad, g->runs, g->notes);
 }

@@ -11,9 +11,6 @@
 # driver checks return values, fd leaks (/proc/self/fd), unset_environment, what reached
 # the receiver, and crashes; it prints TAP and "N passed, M failed".
 #
-# READYD_FAULT_KNOWN_BUGS=pidfile-fstat reports the one open finding as TODO instead of
-# failing (see the scenario "readyd_daemonize with a PID file" in driver.c).
-#
 # The shim also works on its own, on any program linked against readyd:
 #   READYD_FAULT=sendmsg:EAGAIN LD_PRELOAD=.../fault-shim.so ./daemon
 set -u
