@@ -18,13 +18,9 @@
 # Prints `ok`/`not ok` lines, then `N passed, M failed`; exits non-zero on any failure.
 set -u
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-passed=0 failed=0
-ok()     { passed=$((passed + 1)); echo "ok - $*"; }
-not_ok() { failed=$((failed + 1)); echo "not ok - $*"; }
+# shellcheck source=tests/tap.sh
+. "$repo/tests/tap.sh"
 indent() { sed 's/^/#   /'; }
-expect() {
-  if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1"; echo "#   wanted: $3"; echo "#   seen:   $2"; fi
-}
 finish() { echo "$passed passed, $failed failed"; [ "$failed" = 0 ]; exit; }
 
 missing=""

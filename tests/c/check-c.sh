@@ -13,19 +13,14 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/readyd-check-c.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 sup=$repo/build/supervise
 ex=$work/ex
-passed=0 failed=0
+# shellcheck source=tests/tap.sh
+. "$repo/tests/tap.sh"
 
-ok()     { passed=$((passed + 1)); echo "ok - $*"; }
-not_ok() { failed=$((failed + 1)); echo "not ok - $*"; }
 # check DESCRIPTION COMMAND...: ok when the command succeeds; its output is shown on failure.
 check() {
   local what=$1; shift
   local out
   if out=$("$@" 2>&1); then ok "$what"; else not_ok "$what"; printf '%s\n' "$out" | sed 's/^/#   /'; fi
-}
-# expect DESCRIPTION SEEN WANTED
-expect() {
-  if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1"; echo "#   wanted: $3"; echo "#   seen:   $2"; fi
 }
 
 # --- build through pkg-config against an installed tree ---------------------------------

@@ -26,16 +26,12 @@ case "${1:-}" in
 esac
 work=$(mktemp -d "${TMPDIR:-/tmp}/readyd-consumers.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-passed=0 failed=0
+# shellcheck source=tests/tap.sh
+. "$repo/tests/tap.sh"
 CC=${CC:-cc}
 export CC
 
-ok()     { passed=$((passed + 1)); echo "ok - $*"; }
-not_ok() { failed=$((failed + 1)); echo "not ok - $*"; }
 indent() { sed 's/^/#   /'; }
-expect() {
-  if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1"; echo "#   wanted: $3"; echo "#   seen:   $2"; fi
-}
 # skip WHAT WHY: a missing tool; a failure when CI requires every tool.
 skip() {
   if [ "${READYD_REQUIRE_TOOLS:-0}" = 1 ]; then not_ok "$1: $2 (READYD_REQUIRE_TOOLS=1)"

@@ -32,16 +32,11 @@
 set -u
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/readyd-check-daemonize.XXXXXX")
-passed=0 failed=0
+# shellcheck source=tests/tap.sh
+. "$repo/tests/tap.sh"
 RUN_LIMIT=10   # seconds one start may take, start-up delay included
 
-ok()     { passed=$((passed + 1)); echo "ok - $*"; }
-not_ok() { failed=$((failed + 1)); echo "not ok - $*"; }
 indent() { sed 's/^/#   /'; }
-# expect DESCRIPTION SEEN WANTED
-expect() {
-  if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1"; echo "#   wanted: $3"; echo "#   seen:   $2"; fi
-}
 
 # Every process this script starts inherits this variable; on the way out, whatever still
 # runs with it in its environment is ours and is killed by pid (a daemon that forked when

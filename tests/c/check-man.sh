@@ -16,9 +16,8 @@
 # Needs man-db and groff (groff-base); without them it prints SKIP and exits 0.
 set -u
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-passed=0 failed=0
-ok()     { passed=$((passed + 1)); echo "ok - $*"; }
-not_ok() { failed=$((failed + 1)); echo "not ok - $*"; }
+# shellcheck source=tests/tap.sh
+. "$repo/tests/tap.sh"
 indent() { sed 's/^/#   /'; }
 
 for tool in man groff lexgrog; do

@@ -28,11 +28,10 @@ lib=$repo/build/libreadyd.so.0
 CC=${CC:-cc}
 STRICT=(-std=c11 -Wall -Wextra -Wpedantic -Werror)
 SAN=("-fsanitize=address,undefined" -fno-sanitize-recover=all -fno-omit-frame-pointer)
-passed=0 failed=0
+# shellcheck source=tests/tap.sh
+. "$repo/tests/tap.sh"
 start=$(date +%s)
 
-ok()     { passed=$((passed + 1)); echo "ok - $*"; }
-not_ok() { failed=$((failed + 1)); echo "not ok - $*"; }
 show()   { sed 's/^/#   /' | head -n "${2:-30}"; }
 
 for f in "$lib" "$repo/build/supervise" "$repo/build/readyd"; do

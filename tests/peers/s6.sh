@@ -36,11 +36,10 @@ WAIT_READY_MS=5000   # s6-svwait -U for a service that does become ready
 WAIT_NEVER_MS=1500   # ... for one that must not
 STOP_WAIT=5          # seconds for s6-svscan to go after s6-svscanctl -t
 
-passed=0 failed=0
+# shellcheck source=tests/tap.sh
+. "$repo/tests/tap.sh"
 scratch='' svscan='' t0=$(date +%s%N)
 
-ok()     { passed=$((passed + 1)); echo "ok - $*"; }
-not_ok() { failed=$((failed + 1)); echo "not ok - $*"; }
 note()   { echo "# $*"; }
 indent() { sed 's/^/#   /'; }
 # expect WHAT SEEN WANTED

@@ -50,11 +50,10 @@ CACHE=${READYD_PEERS_CACHE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/readyd-peers
 RUN_LIMIT=30      # seconds one sshd run may take in all, start to stop
 HEAVY="liblzma libzstd liblz4 libgcrypt libcap"   # libsystemd's own dependencies
 
-passed=0 failed=0
+# shellcheck source=tests/tap.sh
+. "$here/../tap.sh"
 scratch='' made_run_sshd=0 t0=$(date +%s%N)
 
-ok()     { passed=$((passed + 1)); echo "ok - $*"; }
-not_ok() { failed=$((failed + 1)); echo "not ok - $*"; }
 note()   { echo "# $*"; }
 indent() { sed 's/^/#   /'; }
 

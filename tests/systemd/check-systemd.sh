@@ -35,10 +35,10 @@ UNIT=readyd-article.service
 START_WAIT=20            # seconds to wait for the unit to become active
 STOP_WAIT=20             # ... and inactive again
 
-passed=0 failed=0 booted=0
+# shellcheck source=tests/tap.sh
+. "$repo/tests/tap.sh"
+booted=0
 
-ok()     { passed=$((passed + 1)); echo "ok - $*"; }
-not_ok() { failed=$((failed + 1)); echo "not ok - $*"; }
 note()   { sed -u 's/^/# /'; }                    # tool chatter, as TAP comments
 peer()   { "$SYSTEMD_PEER" "$@"; }
 noted()  { peer "$@" 2>&1 | note; return "${PIPESTATUS[0]}"; }
