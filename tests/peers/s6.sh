@@ -105,22 +105,14 @@ finish() {
   exit
 }
 
-skip() {
-  if [ "${READYD_REQUIRE_PEERS:-}" = 1 ]; then
-    not_ok "$1 (READYD_REQUIRE_PEERS=1, so this is a failure, not a skip)"
-    finish
-  fi
-  echo "SKIP: $1"
-  exit 0
-}
 
 # --- s6 itself --------------------------------------------------------------------
 
 S6_TOOLS="s6-svscan s6-svscanctl s6-supervise s6-svok s6-svc s6-svwait s6-svlisten1 s6-svstat"
 have_s6() { local t; for t in $S6_TOOLS; do command -v "$t" >/dev/null || return 1; done; }
 if ! have_s6; then
-  [ "$(id -u)" = 0 ] || skip "s6 is not installed, and installing it needs root (apt-get install -y --no-install-recommends s6)"
-  command -v apt-get >/dev/null || skip "s6 is not installed and there is no apt-get"
+  [ "$(id -u)" = 0 ] || skip_peer "s6 is not installed, and installing it needs root (apt-get install -y --no-install-recommends s6)"
+  command -v apt-get >/dev/null || skip_peer "s6 is not installed and there is no apt-get"
   note "installing Debian's s6 (apt-get install -y --no-install-recommends s6)"
   log=$(mktemp)
   if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends s6 >"$log" 2>&1; then
@@ -128,10 +120,10 @@ if ! have_s6; then
     apt-get update -qq >>"$log" 2>&1
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends s6 >>"$log" 2>&1
   fi
-  have_s6 || { tail -n 5 "$log" | indent; rm -f "$log"; skip "could not install s6 (no network or no Debian mirror?)"; }
+  have_s6 || { tail -n 5 "$log" | indent; rm -f "$log"; skip_peer "could not install s6 (no network or no Debian mirror?)"; }
   rm -f "$log"
 fi
-command -v timeout >/dev/null || skip "timeout(1) missing"
+command -v timeout >/dev/null || skip_peer "timeout(1) missing"
 note "s6: $(dpkg-query -W -f '${Package} ${Version}' s6 2>/dev/null || echo "version unknown") ($(command -v s6-svscan))"
 
 # --- the examples -------------------------------------------------------------------

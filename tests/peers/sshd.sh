@@ -89,14 +89,6 @@ finish() {
   exit
 }
 
-skip() {
-  if [ "${READYD_REQUIRE_PEERS:-}" = 1 ]; then
-    not_ok "$1 (READYD_REQUIRE_PEERS=1, so this is a failure, not a skip)"
-    finish
-  fi
-  echo "SKIP: $1"
-  exit 0
-}
 
 # A failure that stops the run: nothing after it could be judged.
 fatal() { not_ok "$1"; [ -n "${2:-}" ] && [ -f "$2" ] && indent < "$2"; finish; }
@@ -107,14 +99,14 @@ fatal() { not_ok "$1"; [ -n "${2:-}" ] && [ -f "$2" ] && indent < "$2"; finish; 
 compat_dir=$(cd "$1" && pwd)
 compat_lib=$(readlink -f "$compat_dir/libsystemd.so.0")   # the path maps will show
 
-[ "$(id -u)" = 0 ] || skip "needs root (sshd's privilege separation, /run/sshd)"
+[ "$(id -u)" = 0 ] || skip_peer "needs root (sshd's privilege separation, /run/sshd)"
 for tool in python3 apt-get dpkg-deb dpkg-query timeout; do
-  command -v "$tool" >/dev/null || skip "$tool missing"
+  command -v "$tool" >/dev/null || skip_peer "$tool missing"
 done
 
 # --- the packages ------------------------------------------------------------
 
-mkdir -p "$CACHE" || skip "cannot create the cache folder $CACHE"
+mkdir -p "$CACHE" || skip_peer "cannot create the cache folder $CACHE"
 scratch=$(mktemp -d /tmp/readyd-sshd.XXXXXX) || fatal "cannot create a scratch folder"
 root=$scratch/root
 mkdir -p "$root"
@@ -133,12 +125,12 @@ fetch() {
       updated=1
       note "apt-get download $1 failed; running apt-get update once"
       apt-get update > "$scratch/apt-update.log" 2>&1 ||
-        { indent < "$scratch/apt-update.log" | tail -n 5; skip "apt-get update failed (no network?)"; }
+        { indent < "$scratch/apt-update.log" | tail -n 5; skip_peer "apt-get update failed (no network?)"; }
       (cd "$CACHE" && apt-get download "$1") > "$scratch/apt.log" 2>&1
     fi
   fi
   [ -n "$(cached_deb "$1")" ] ||
-    { indent < "$scratch/apt.log" | tail -n 5; skip "apt-get download $1 failed (no network or no Debian mirror?)"; }
+    { indent < "$scratch/apt.log" | tail -n 5; skip_peer "apt-get download $1 failed (no network or no Debian mirror?)"; }
 }
 
 # library_deps DEB: the library packages DEB depends on (first alternative).
@@ -200,7 +192,7 @@ fi
 wrap=()
 if ! getent passwd sshd >/dev/null; then
   if ! command -v unshare >/dev/null || ! command -v mount >/dev/null; then
-    skip "no sshd user, and no unshare/mount to provide one in a private mount namespace"
+    skip_peer "no sshd user, and no unshare/mount to provide one in a private mount namespace"
   fi
   # a uid nobody uses, in the system range
   uid=$(awk -F: '{used[$3]=1} END {for (u = 999; u > 100; u--) if (!(u in used)) {print u; exit}}' /etc/passwd)
@@ -209,7 +201,7 @@ if ! getent passwd sshd >/dev/null; then
   # shellcheck disable=SC2016  # "$1" and "$@" are the inner shell's
   wrap=(unshare --mount --propagation private -- sh -c 'mount --bind "$1" /etc/passwd && shift && exec "$@"' sh "$scratch/passwd")
   "${wrap[@]}" true 2>"$scratch/unshare.log" ||
-    { indent < "$scratch/unshare.log"; skip "no sshd user, and a private mount namespace cannot be made here"; }
+    { indent < "$scratch/unshare.log"; skip_peer "no sshd user, and a private mount namespace cannot be made here"; }
   note "no sshd user here: sshd runs in a private mount namespace with an sshd user (uid $uid) added to a copy of /etc/passwd"
 fi
 

@@ -62,24 +62,15 @@ finish() {
   exit
 }
 
-# Either skip (exit 0) or, when the caller insists on real peers, fail.
-skip() {
-  if [ "${READYD_REQUIRE_PEERS:-}" = 1 ]; then
-    not_ok "$1 (READYD_REQUIRE_PEERS=1, so this is a failure, not a skip)"
-    finish
-  fi
-  echo "SKIP: $1"
-  exit 0
-}
 
 [ $# -eq 1 ] || { echo "usage: $0 BUILD_DIR" >&2; exit 2; }
 build=$1
 
-[ "$(id -u)" = 0 ] || skip "needs root (systemd-nspawn, cgroups, nsenter)"
+[ "$(id -u)" = 0 ] || skip_peer "needs root (systemd-nspawn, cgroups, nsenter)"
 command -v systemd-nspawn >/dev/null ||
-  skip "systemd-nspawn missing (apt-get install -y --no-install-recommends systemd-container)"
+  skip_peer "systemd-nspawn missing (apt-get install -y --no-install-recommends systemd-container)"
 command -v debootstrap >/dev/null ||
-  skip "debootstrap missing (apt-get install -y --no-install-recommends debootstrap)"
+  skip_peer "debootstrap missing (apt-get install -y --no-install-recommends debootstrap)"
 
 # From here on, anything missing is a real failure.
 [ -x "$SYSTEMD_PEER" ] || { not_ok "systemd-peer tool not found at $SYSTEMD_PEER (set SYSTEMD_PEER)"; finish; }
