@@ -172,6 +172,7 @@ check-consumers: all
 # readyd_daemonize() and readyd_notify_fd() from a plain shell (flock(1); python3 connects).
 check-daemonize: all
 	tests/c/check-daemonize.sh
+	tests/c/check-daemonize-cases.sh
 
 # Memory safety beyond check-c: the differential harness under valgrind memcheck (136 of its
 # cases, in every process it forks) and built with ASan+UBSan (all of them), every example

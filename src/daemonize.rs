@@ -5,10 +5,19 @@
 //! grandchild (the daemon) returns to the caller. The original process stays in the
 //! foreground reading a close-on-exec pipe: the daemon's pid first, then one status
 //! record from `readyd_ready()` (exit 0) or `readyd_failed()` (exit non-zero, the text on
-//! stderr). End of file before a record means the daemon died first (exit 1).
+//! stderr). It stops at the first complete record, so workers the daemon forked before it
+//! was ready (and which inherited the pipe) do not hold the shell. The daemon dying before
+//! a record (end of file, or its pidfd turning readable while workers keep the pipe open)
+//! means it died first (exit 1).
+//!
+//! Standard fds 0-2 are made valid (/dev/null) before any pipe or file is opened, so the
+//! pipe never lands on them and the later redirects never overwrite it. The daemon has
+//! left whatever supervised its starter: it forgets the inherited `NOTIFY_SOCKET`,
+//! `UPSTART_JOB`, `UPSTART_INSTANCE` and `READYD_NOTIFY_FD`.
 //!
 //! Pipe records (native byte order): `pid: i32`, then `code: u8` (0 = ready, else the
-//! exit status), `errnum: i32`, and up to [`MAX_TEXT`] bytes of status text.
+//! exit status), `errnum: i32`, `len: u16` and `len` (at most [`MAX_TEXT`]) bytes of
+//! status text, all written at once (less than `PIPE_BUF`, so never interleaved).
 
 use core::ffi::{CStr, c_char, c_int};
 use core::sync::atomic::{AtomicI32, Ordering};
@@ -64,9 +73,62 @@ pub fn release_parent(failure: Option<(u32, &[u8])>) -> Result<bool> {
         // and stdout. Done first, so it holds by the time the parent returns.
         redirect_to_null(&[2]);
     }
-    let r = readiness::write_all(fd, &[&[code], &errnum.to_ne_bytes(), text]);
+    let r = write_record(fd, code, errnum, text);
     close(fd);
     r.map(|()| true)
+}
+
+/// One status record (after the pid), in one write.
+fn write_record(fd: c_int, code: u8, errnum: i32, text: &[u8]) -> Result<()> {
+    let text = &text[..text.len().min(MAX_TEXT)];
+    let len = (text.len() as u16).to_ne_bytes();
+    readiness::write_all(fd, &[&[code], &errnum.to_ne_bytes(), &len, text])
+}
+
+/// Bytes of the pid and of a status record's fixed part.
+const PID_LEN: usize = 4;
+const HEAD_LEN: usize = 1 + 4 + 2;
+
+/// The first complete status record in `buf` (after the pid): code, errnum, text.
+fn record(buf: &[u8]) -> Option<(u8, i32, &[u8])> {
+    let head = buf.get(PID_LEN..PID_LEN + HEAD_LEN)?;
+    let errnum = i32::from_ne_bytes([head[1], head[2], head[3], head[4]]);
+    let len = usize::from(u16::from_ne_bytes([head[5], head[6]]));
+    let text = buf.get(PID_LEN + HEAD_LEN..PID_LEN + HEAD_LEN + len)?;
+    Some((head[0], errnum, text))
+}
+
+/// Makes fds 0, 1 and 2 valid: each closed one becomes /dev/null. Done before any pipe or
+/// file is opened, so none of those can take a standard fd's number.
+fn fill_standard_fds() {
+    for fd in 0..3 {
+        // SAFETY: F_GETFD only queries the fd.
+        if unsafe { libc::fcntl(fd, libc::F_GETFD) } >= 0 {
+            continue;
+        }
+        // SAFETY: a constant path. Not CLOEXEC: it is a standard fd from now on.
+        let null = unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDWR) };
+        if null >= 0 && null != fd {
+            // Only if something else took the lowest number meanwhile (another thread).
+            // SAFETY: duplicating onto a closed standard fd, then closing our copy.
+            unsafe { libc::dup2(null, fd) };
+            close(null);
+        }
+    }
+}
+
+/// The variables of the supervisor that started the original process. The daemon has
+/// left that supervisor (it is no longer its child, or its main process): speaking to it
+/// would fail or mislead it, and must not delay the waiting parent.
+fn forget_supervisor() {
+    for name in [
+        env::NOTIFY_SOCKET,
+        env::UPSTART_JOB,
+        env::UPSTART_INSTANCE,
+        readiness::NOTIFY_FD,
+    ] {
+        env::unset(name);
+    }
 }
 
 fn redirect_to_null(fds: &[c_int]) {
@@ -158,25 +220,82 @@ fn write_pidfile(path: &CStr) -> Result<c_int> {
     Ok(fd)
 }
 
+/// Reads what the daemon sent until the first complete record, end of file, or the
+/// daemon's exit (seen through a pidfd while its workers may still hold the pipe open).
+/// Returns the number of bytes in `buf`.
+fn read_status(read_end: c_int, buf: &mut [u8]) -> usize {
+    let mut len = 0;
+    let mut pidfd: c_int = -1;
+    let mut daemon_gone = false;
+    while len < buf.len() && record(&buf[..len]).is_none() {
+        if pidfd < 0 && !daemon_gone && len >= PID_LEN {
+            let pid = i32::from_ne_bytes([buf[0], buf[1], buf[2], buf[3]]);
+            if pid > 0 {
+                // SAFETY: pidfd_open takes a pid and flags; it returns a CLOEXEC fd.
+                let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) } as c_int;
+                if fd >= 0 {
+                    pidfd = fd;
+                } else if Errno::last().0 == libc::ESRCH {
+                    daemon_gone = true;
+                }
+            }
+        }
+        if daemon_gone {
+            // Everything the daemon wrote is in the pipe by now: take it, without waiting
+            // for the workers to close their copies.
+            // SAFETY: flags of our own read end.
+            unsafe { libc::fcntl(read_end, libc::F_SETFL, libc::O_NONBLOCK) };
+        } else {
+            let mut fds = [
+                libc::pollfd {
+                    fd: read_end,
+                    events: libc::POLLIN,
+                    revents: 0,
+                },
+                libc::pollfd {
+                    fd: pidfd,
+                    events: libc::POLLIN,
+                    revents: 0,
+                },
+            ];
+            // SAFETY: two valid pollfd entries (a negative fd is ignored by poll).
+            if unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) } < 0 {
+                if Errno::last().0 == libc::EINTR {
+                    continue;
+                }
+                break;
+            }
+            if fds[0].revents == 0 {
+                if fds[1].revents != 0 {
+                    daemon_gone = true;
+                }
+                continue;
+            }
+        }
+        // SAFETY: reading into the unused rest of buf.
+        let n = unsafe { libc::read(read_end, buf[len..].as_mut_ptr().cast(), buf.len() - len) };
+        match n {
+            n if n > 0 => len += n as usize,
+            _ if n < 0 && Errno::last().0 == libc::EINTR => {}
+            _ => break,
+        }
+    }
+    if pidfd >= 0 {
+        close(pidfd);
+    }
+    len
+}
+
 /// The original process: wait for the daemon's word, then exit with it. Never returns.
 fn wait_for_daemon(read_end: c_int, child: libc::pid_t) -> ! {
     let mut status = 0;
     // SAFETY: reaping our own child, which exits as soon as it has forked the daemon.
     unsafe { libc::waitpid(child, &mut status, 0) };
-    let mut buf = [0u8; 4 + 1 + 4 + MAX_TEXT];
-    let mut len = 0;
-    while len < buf.len() {
-        // SAFETY: reading into the unused rest of buf.
-        let n = unsafe { libc::read(read_end, buf[len..].as_mut_ptr().cast(), buf.len() - len) };
-        match n {
-            n if n > 0 => len += n as usize,
-            0 => break,
-            _ if Errno::last().0 == libc::EINTR => {}
-            _ => break,
-        }
-    }
-    let pid = (len >= 4).then(|| i32::from_ne_bytes([buf[0], buf[1], buf[2], buf[3]]));
-    if len >= 9 && buf[4] == 0 {
+    let mut buf = [0u8; PID_LEN + HEAD_LEN + MAX_TEXT];
+    let len = read_status(read_end, &mut buf);
+    let pid = (len >= PID_LEN).then(|| i32::from_ne_bytes([buf[0], buf[1], buf[2], buf[3]]));
+    let record = record(&buf[..len]);
+    if let Some((0, _, _)) = record {
         // SAFETY: _exit ends the original process without running the caller's atexit
         // handlers or flushing stdio twice (the daemon owns that state now).
         unsafe { libc::_exit(0) };
@@ -185,19 +304,18 @@ fn wait_for_daemon(read_end: c_int, child: libc::pid_t) -> ! {
     // SAFETY: glibc's name of the running program, set before main.
     line.push(unsafe { CStr::from_ptr(program_invocation_short_name) }.to_bytes());
     line.push(b": ");
-    let code = if len >= 9 {
-        let errnum = i32::from_ne_bytes([buf[5], buf[6], buf[7], buf[8]]);
-        line.push(&buf[9..len]);
+    let code = if let Some((code, errnum, text)) = record {
+        line.push(text);
         if errnum != 0 {
-            line.push(if len > 9 { b": " } else { b"" });
+            line.push(if text.is_empty() { b"" } else { b": " });
             // SAFETY: strerror returns a NUL-terminated string; this process is about to
             // exit and runs no other threads of ours.
             line.push(unsafe { CStr::from_ptr(libc::strerror(errnum)) }.to_bytes());
         }
-        c_int::from(buf[4])
+        c_int::from(code)
     } else {
         line.push(b"the daemon");
-        if let Some(pid) = pid {
+        if let Some(pid) = pid.filter(|&p| p > 0) {
             let mut digits = [0u8; 20];
             line.push(b" (pid ");
             line.push(readiness::decimal(&mut digits, pid as u64));
@@ -252,6 +370,7 @@ pub fn daemonize(flags: u32, pidfile: Option<&CStr>) -> Result<c_int> {
     if PARENT.load(Ordering::Acquire) >= 0 {
         return Err(Errno(libc::EALREADY));
     }
+    fill_standard_fds();
     let lock = pidfile.map(lock_pidfile).transpose()?;
     let mut p = [0 as c_int; 2];
     // SAFETY: room for two fds.
@@ -289,21 +408,15 @@ pub fn daemonize(flags: u32, pidfile: Option<&CStr>) -> Result<c_int> {
             0 => {}
             -1 => {
                 let e = Errno::last().0;
-                let _ = readiness::write_all(
-                    write_end,
-                    &[
-                        &0i32.to_ne_bytes(),
-                        &[1],
-                        &e.to_ne_bytes(),
-                        b"cannot fork the daemon",
-                    ],
-                );
+                let _ = readiness::write_all(write_end, &[&0i32.to_ne_bytes()]);
+                let _ = write_record(write_end, 1, e, b"cannot fork the daemon");
                 libc::_exit(1);
             }
             _ => libc::_exit(0),
         }
     }
     // The daemon.
+    forget_supervisor();
     let _ = readiness::write_all(write_end, &[&getpid().to_ne_bytes()]);
     PARENT.store(write_end, Ordering::Release);
     if let (Some(path), Some(old)) = (pidfile, lock) {

@@ -148,6 +148,8 @@ fn take_notify_fd() -> Option<Result<c_int>> {
 
 /// `readyd_ready()`.
 pub fn ready(status: Option<&CStr>) -> Result<c_int> {
+    // The parent waiting in readyd_daemonize() first: nothing below may delay it.
+    let released = daemonize::release_parent(None);
     let mut spoke = None;
     if env::get(env::NOTIFY_SOCKET).is_some() {
         let mut digits = [0u8; 20];
@@ -167,7 +169,7 @@ pub fn ready(status: Option<&CStr>) -> Result<c_int> {
         notify_fd(fd?, b"READY=1\n")?;
         spoke = Some(Protocol::Fd);
     }
-    if daemonize::release_parent(None)? {
+    if released? {
         spoke = spoke.or(Some(Protocol::Daemonize));
     }
     Ok(spoke.map_or(0, |p| p as c_int))
@@ -176,6 +178,8 @@ pub fn ready(status: Option<&CStr>) -> Result<c_int> {
 /// `readyd_failed()`.
 pub fn failed(errnum: c_int, status: Option<&CStr>) -> Result<c_int> {
     let errnum = errnum.unsigned_abs();
+    // The parent waiting in readyd_daemonize() first, as in ready().
+    let released = daemonize::release_parent(Some((errnum, one_line(status).unwrap_or(b""))));
     let mut spoke = None;
     if env::get(env::NOTIFY_SOCKET).is_some() {
         let mut digits = [0u8; 20];
@@ -195,7 +199,7 @@ pub fn failed(errnum: c_int, status: Option<&CStr>) -> Result<c_int> {
         errno::check(unsafe { libc::close(fd?) })?;
         spoke = Some(Protocol::Fd);
     }
-    if daemonize::release_parent(Some((errnum, one_line(status).unwrap_or(b""))))? {
+    if released? {
         spoke = spoke.or(Some(Protocol::Daemonize));
     }
     Ok(spoke.map_or(0, |p| p as c_int))
