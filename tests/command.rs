@@ -766,7 +766,7 @@ fn notify_to_an_fd() {
     // one write, or the rest would meet a closed pipe.
     let o = run_sh(
         &["--protocol", "fd", "--timeout", "5"],
-        r#""$READYD" notify --ready --status=fine --fd=3; echo "notify-status=$?""#,
+        r#""$READYD" notify --ready --status=fine --ready-fd=3; echo "notify-status=$?""#,
     );
     assert_eq!(o.status, 0, "{}", o.show());
     assert!(
@@ -836,7 +836,9 @@ fn warns_about_a_mainpid_that_is_not_a_descendant() {
 fn warns_about_a_message_from_another_pid() {
     let o = run_sh(
         &["--until", "ready", "--timeout", "5"],
-        r#""$READYD" notify --ready; exec sleep 10"#,
+        // From a helper shell: readyd speaks for its caller, the helper, not the main
+        // process.
+        r#"sh -c '"$READYD" notify --ready; true'; exec sleep 10"#,
     );
     assert_eq!(o.status, 0, "{}", o.show());
     let pid = o.started_pid();

@@ -37,7 +37,9 @@ const USAGE_RUN: &str =
                   [--pidfile PATH] [--json] -- CMD [ARGS...]";
 const USAGE_NOTIFY: &str =
     "usage: readyd notify [--ready] [--reloading] [--stopping] [--status=TEXT]
-                     [--pid[=PID]] [--fd=N] [--no-block] [FIELD=VALUE...]
+                     [--pid[=PID|auto|parent|self]] [--uid=USER] [--fd=N [--fdname=NAME]]...
+                     [--no-block] [FIELD=VALUE...] [--exec ... ';' CMD [ARGS...]]
+       readyd notify --ready [--status=TEXT] --ready-fd=N [FIELD=VALUE...]
        readyd notify --booted";
 
 const HELP_RUN: &str = "
@@ -70,20 +72,31 @@ Exit status: 0 ready (and, with --until exit, exited 0); 1 not ready or failed, 
 reason on stderr; 2 a mistake on the command line; 126/127 CMD cannot be executed.";
 
 const HELP_NOTIFY: &str = "
-Sends one notification to the service manager in NOTIFY_SOCKET, then waits (up to 5 s,
-unless --no-block) until the manager has read it, so that it is credited to the script
-before it goes on. With --fd=N the message goes to fd N instead (s6, dinit), which is
-then closed.
+systemd-notify's options, with its defaults: sends one message to the service manager in
+NOTIFY_SOCKET on behalf of the calling process (the script), so that NotifyAccess=main
+accepts it, then waits (up to 5 s, unless --no-block) until the manager has read it.
 
   --ready          READY=1               --status=TEXT   STATUS=TEXT
   --reloading      RELOADING=1 and MONOTONIC_USEC=<now>
   --stopping       STOPPING=1            FIELD=VALUE     any other field
-  --pid[=PID]      MAINPID=PID (no value or 'parent': the calling shell), sent on its
-                   behalf when privileged
+  --pid[=PID]      MAINPID=PID, and speak for PID. No value or 'auto': the caller (unless
+                   it is pid 1 or $MANAGERPID); 'parent': the caller; 'self': readyd.
+  --uid=USER       send with USER as the real uid (root only)
+  --fd=N           pass fd N to the fd store (FDSTORE=1); repeatable
+  --fdname=NAME    FDNAME=NAME for them
+  --exec           after the message (and its confirmation), run the command that
+                   follows ';' in place of readyd (quote the ';' in a shell)
+  --no-block       do not wait for the manager to read the message
   --booted         exit 0 if systemd booted the system, else 1
 
+readyd's own, not in systemd-notify:
+  --ready-fd=N     write the message and a newline to fd N instead, then close it (s6,
+                   dinit: a newline means ready). Earlier readyd called this '--fd=N';
+                   --fd=N now means what it means to systemd-notify (the fd store).
+
 Exit status: 0 sent (and confirmed); 1 not sent or not confirmed, with the reason on
-stderr (also when NOTIFY_SOCKET is not set); 2 a mistake on the command line.";
+stderr (also when NOTIFY_SOCKET is not set); 2 a mistake on the command line; with
+--exec, the command's, or 126/127 when it cannot be executed.";
 
 fn usage_for(sub: Option<&str>) -> String {
     match sub {

@@ -101,13 +101,36 @@ pub struct NotifyOptions {
     pub reloading: bool,
     pub stopping: bool,
     pub status: Option<String>,
-    pub pid: Option<libc::pid_t>,
-    pub fd: Option<libc::c_int>,
+    /// `--pid[=...]`: sends `MAINPID=` and speaks for that process.
+    pub pid: Option<PidChoice>,
+    /// `--uid=USER`: the user (name or number) to send as.
+    pub uid: Option<String>,
+    /// `--fd=N`, repeatable: descriptors for the fd store (`FDSTORE=1`).
+    pub fds: Vec<libc::c_int>,
+    /// `--fdname=NAME`: `FDNAME=` for them.
+    pub fdname: Option<String>,
+    /// `--ready-fd=N`: readyd's own, write the message to fd N (s6, dinit) instead.
+    pub ready_fd: Option<libc::c_int>,
+    /// `--exec ... ; CMD...`: the command run once the message is sent (empty: none).
+    pub exec: Vec<OsString>,
     pub booted: bool,
     /// Skip the barrier.
     pub no_block: bool,
     /// Extra `FIELD=VALUE` lines, in order.
     pub fields: Vec<String>,
+}
+
+/// Whom `--pid` names (systemd-notify's values).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PidChoice {
+    /// No value or `auto`: the caller, unless that is pid 1 or `$MANAGERPID`.
+    Auto,
+    /// `parent`: the caller, always.
+    Parent,
+    /// `self`: readyd itself.
+    Itself,
+    /// A number.
+    Pid(libc::pid_t),
 }
 
 /// The most `--listen` sockets one run passes (fds 3 and up).
@@ -370,10 +393,27 @@ fn parse_notify(args: Vec<OsString>) -> Result<Command, UsageError> {
     let mut o = NotifyOptions::default();
     let mut args = args.into_iter();
     let mut options_done = false;
+    let mut exec = false;
     while let Some(arg) = args.next() {
+        if exec && arg == ";" {
+            // The rest is the command, as given (a leading `--` is dropped, as
+            // systemd-notify's option parser does).
+            let mut rest: Vec<OsString> = args.by_ref().collect();
+            if rest.first().is_some_and(|a| a == "--") {
+                rest.remove(0);
+            }
+            if rest.is_empty() {
+                return Err(usage_error(SUB, "--exec: no command after ';'"));
+            }
+            o.exec = rest;
+            break;
+        }
         let Some(text) = arg.to_str() else {
             return Err(usage_error(SUB, "arguments must be valid UTF-8"));
         };
+        if text == "-h" && !options_done {
+            return Ok(Command::Help(Some(SUB)));
+        }
         if options_done || !text.starts_with("--") {
             o.fields.push(check_field(text)?);
             continue;
@@ -387,13 +427,22 @@ fn parse_notify(args: Vec<OsString>) -> Result<Command, UsageError> {
             Some(_) => Err(usage_error(SUB, format!("{name} takes no value"))),
             None => Ok(true),
         };
+        let fd_number = |v: &str| match v.parse::<libc::c_int>() {
+            Ok(fd) if fd >= 0 => Ok(fd),
+            _ => Err(usage_error(
+                SUB,
+                format!("{name} takes a file descriptor number, not '{v}'"),
+            )),
+        };
         match name {
             "--help" => return Ok(Command::Help(Some(SUB))),
+            "--version" => return Ok(Command::Version),
             "--ready" => o.ready = flag(inline)?,
             "--reloading" => o.reloading = flag(inline)?,
             "--stopping" => o.stopping = flag(inline)?,
             "--booted" => o.booted = flag(inline)?,
             "--no-block" => o.no_block = flag(inline)?,
+            "--exec" => exec = flag(inline)?,
             "--status" => {
                 let v = value_of(SUB, name, inline, &mut args)?;
                 if v.contains('\n') {
@@ -402,74 +451,114 @@ fn parse_notify(args: Vec<OsString>) -> Result<Command, UsageError> {
                 o.status = Some(v);
             }
             "--pid" => {
-                // `--pid` alone (or `--pid=parent`) names the calling shell, as in
-                // systemd-notify.
+                // The value is optional, so it must be attached: `--pid=N`.
                 o.pid = Some(match inline {
-                    None | Some("parent") => {
-                        // SAFETY: getppid has no preconditions.
-                        unsafe { libc::getppid() }
-                    }
-                    Some("self") => std::process::id() as libc::pid_t,
+                    None | Some("" | "auto") => PidChoice::Auto,
+                    Some("parent") => PidChoice::Parent,
+                    Some("self") => PidChoice::Itself,
                     Some(v) => match v.parse::<libc::pid_t>() {
-                        Ok(p) if p > 0 => p,
+                        Ok(p) if p > 0 => PidChoice::Pid(p),
                         _ => {
                             return Err(usage_error(
                                 SUB,
                                 format!(
-                                    "--pid takes a positive pid, 'parent' or 'self', not '{v}'"
+                                    "--pid takes a positive pid, 'auto', 'parent' or 'self', \
+                                     not '{v}'"
                                 ),
                             ));
                         }
                     },
                 });
             }
-            "--fd" => {
+            "--uid" => {
                 let v = value_of(SUB, name, inline, &mut args)?;
-                match v.parse::<libc::c_int>() {
-                    Ok(fd) if fd >= 0 => o.fd = Some(fd),
-                    _ => {
-                        return Err(usage_error(
-                            SUB,
-                            format!("--fd takes a file descriptor number, not '{v}'"),
-                        ));
-                    }
+                if v.is_empty() {
+                    return Err(usage_error(SUB, "--uid takes a user name or number"));
                 }
+                o.uid = Some(v);
+            }
+            "--fd" => {
+                let fd = fd_number(&value_of(SUB, name, inline, &mut args)?)?;
+                if o.fds.contains(&fd) {
+                    return Err(usage_error(SUB, format!("--fd={fd} is given twice")));
+                }
+                o.fds.push(fd);
+            }
+            "--fdname" => {
+                let v = value_of(SUB, name, inline, &mut args)?;
+                // systemd's rule for fd names: printable ASCII without ':', at most 255.
+                let valid = !v.is_empty()
+                    && v.len() <= 255
+                    && v.bytes().all(|b| (b' '..=b'~').contains(&b) && b != b':');
+                if !valid {
+                    return Err(usage_error(
+                        SUB,
+                        format!(
+                            "--fdname '{v}': a name is 1 to 255 printable ASCII characters, \
+                             without ':'"
+                        ),
+                    ));
+                }
+                o.fdname = Some(v);
+            }
+            "--ready-fd" => {
+                o.ready_fd = Some(fd_number(&value_of(SUB, name, inline, &mut args)?)?);
+            }
+            "--fork" => {
+                return Err(usage_error(
+                    SUB,
+                    "--fork (systemd-notify 258, the receiving side) is not supported: \
+                     'readyd run -- CMD' starts a command and waits for its READY=1",
+                ));
             }
             _ => return Err(usage_error(SUB, format!("unknown option '{name}'"))),
         }
     }
+    if exec && o.exec.is_empty() {
+        return Err(usage_error(
+            SUB,
+            "--exec needs ';' and a command after the message: \
+             readyd notify --exec --ready ';' CMD [ARGS...]",
+        ));
+    }
+    if o.fdname.is_some() && o.fds.is_empty() {
+        return Err(usage_error(SUB, "--fdname needs --fd=N"));
+    }
+    let message = o.ready
+        || o.reloading
+        || o.stopping
+        || o.status.is_some()
+        || o.pid.is_some()
+        || !o.fds.is_empty()
+        || !o.fields.is_empty();
     if o.booted {
-        let other = o.ready
-            || o.reloading
-            || o.stopping
-            || o.status.is_some()
-            || o.pid.is_some()
-            || o.fd.is_some()
-            || !o.fields.is_empty();
-        if other {
+        if message || o.ready_fd.is_some() || exec {
             return Err(usage_error(SUB, "--booted takes no other option"));
         }
         return Ok(Command::Notify(o));
     }
-    let empty = !o.ready
-        && !o.reloading
-        && !o.stopping
-        && o.status.is_none()
-        && o.pid.is_none()
-        && o.fields.is_empty();
-    if empty {
+    if !message {
         return Err(usage_error(
             SUB,
-            "nothing to send: give --ready, --reloading, --stopping, --status=TEXT, --pid=PID \
-             or FIELD=VALUE",
+            "nothing to send: give --ready, --reloading, --stopping, --status=TEXT, --pid, \
+             --fd=N or FIELD=VALUE",
         ));
     }
-    if o.fd.is_some() && !o.ready {
-        return Err(usage_error(
-            SUB,
-            "--fd=N writes a readiness line (any newline on that fd means ready): use it with \
-             --ready",
-        ));
+    if o.ready_fd.is_some() {
+        if !o.ready {
+            return Err(usage_error(
+                SUB,
+                "--ready-fd=N writes a readiness line (any newline on that fd means ready): \
+                 use it with --ready",
+            ));
+        }
+        if !o.fds.is_empty() || o.uid.is_some() || exec {
+            return Err(usage_error(
+                SUB,
+                "--ready-fd=N writes to a descriptor, not to NOTIFY_SOCKET: --fd, --uid and \
+                 --exec do not apply",
+            ));
+        }
     }
     Ok(Command::Notify(o))
 }
@@ -586,10 +675,42 @@ mod tests {
         let o = notify(&["--ready", "--status=up and running", "--pid=42", "X_A=1"]).unwrap();
         assert!(o.ready);
         assert_eq!(o.status.as_deref(), Some("up and running"));
-        assert_eq!(o.pid, Some(42));
+        assert_eq!(o.pid, Some(PidChoice::Pid(42)));
         assert_eq!(o.fields, vec!["X_A=1".to_owned()]);
         assert!(notify(&["--booted"]).unwrap().booted);
-        assert_eq!(notify(&["--ready", "--fd", "3"]).unwrap().fd, Some(3));
+        assert_eq!(
+            notify(&["--ready", "--ready-fd", "3"]).unwrap().ready_fd,
+            Some(3)
+        );
+    }
+
+    #[test]
+    fn notify_pid_values_as_systemd_notify() {
+        for (arg, want) in [
+            ("--pid", PidChoice::Auto),
+            ("--pid=", PidChoice::Auto),
+            ("--pid=auto", PidChoice::Auto),
+            ("--pid=parent", PidChoice::Parent),
+            ("--pid=self", PidChoice::Itself),
+            ("--pid=7", PidChoice::Pid(7)),
+        ] {
+            assert_eq!(notify(&[arg]).unwrap().pid, Some(want), "{arg}");
+        }
+        assert_eq!(notify(&["--ready"]).unwrap().pid, None);
+    }
+
+    #[test]
+    fn notify_fd_store_and_exec() {
+        let o = notify(&["--fd=4", "--fd", "5", "--fdname=db", "--uid=nobody"]).unwrap();
+        assert_eq!(o.fds, vec![4, 5]);
+        assert_eq!(o.fdname.as_deref(), Some("db"));
+        assert_eq!(o.uid.as_deref(), Some("nobody"));
+        let o = notify(&["--exec", "--ready", "A=1", ";", "--", "ls", "-l", ";"]).unwrap();
+        assert!(o.ready);
+        assert_eq!(o.fields, vec!["A=1".to_owned()]);
+        assert_eq!(o.exec, os(&["ls", "-l", ";"]));
+        // Without --exec, ';' is not special (and not a field).
+        assert!(notify(&["--ready", ";", "ls"]).is_err());
     }
 
     #[test]
@@ -597,13 +718,24 @@ mod tests {
         for bad in [
             &[][..],
             &["--booted", "--ready"],
-            &["--fd=3", "--status=x"],
+            &["--ready-fd=3", "--status=x"],
+            &["--ready-fd=3", "--ready", "--fd=4"],
             &["--pid=0"],
             &["--pid=abc"],
             &["--ready", "noequals"],
             &["--ready", "=value"],
             &["--status"],
             &["--frobnicate"],
+            &["--fdname=x", "--ready"],
+            &["--fd=3", "--fdname=a:b"],
+            &["--fd=3", "--fdname="],
+            &["--fd=3", "--fd=3"],
+            &["--fd=-1"],
+            &["--exec", "--ready"],
+            &["--exec", "--ready", ";"],
+            &["--exec", ";", "ls"],
+            &["--fork", "--", "ls"],
+            &["--uid="],
         ] {
             assert!(notify(bad).is_err(), "{bad:?} should be refused");
         }

@@ -153,6 +153,12 @@ pub fn run(o: RunOptions) -> i32 {
         Protocol::Systemd => match NotifySocket::new() {
             Ok(s) => {
                 set.push(("NOTIFY_SOCKET".into(), s.path().as_os_str().to_owned()));
+                // As a user manager does: `exec readyd notify` (or systemd-notify) then
+                // speaks for itself, not for its parent, the manager.
+                set.push(("MANAGERPID".into(), process::own_pid().to_string().into()));
+                if let Some(id) = crate::notify::pidfd_id(process::own_pid()) {
+                    set.push(("MANAGERPIDFDID".into(), id.to_string().into()));
+                }
                 notify = Some(s);
             }
             Err(e) => return fatal(process::error_text(&e)),
