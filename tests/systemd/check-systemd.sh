@@ -9,7 +9,8 @@
 # (two .socket units, named fds), watchdog (WatchdogSec=, Result=watchdog) and fdstore
 # (FileDescriptorStoreMax=, a memfd kept across a restart), and readiness-checks.sh runs
 # ready-anywhere: readyd_ready() under Type=notify, a reload with readyd_reloading(), and a
-# failed start with readyd_failed() (StatusErrno).
+# failed start with readyd_failed() (StatusErrno), and notify-command-checks.sh runs
+# `readyd notify --ready` from a shell script beside systemd-notify (NotifyAccess=main).
 #
 # Prints one `ok - ...` / `not ok - ...` line per check, then `N passed, M failed`.
 # Exit 0 only if every check passed. Without root, systemd-nspawn or debootstrap
@@ -26,7 +27,7 @@ SYSTEMD_PEER=${SYSTEMD_PEER:-$repo/../shared/tools/systemd-peer}
 
 # Settings read by the tool. STATE and SCRATCH are derived from NAME/PEER_DIR by
 # the tool; drop any inherited values so they cannot point somewhere else.
-export NAME=readyd
+export NAME=${NAME:-readyd}
 export PEER_DIR=${PEER_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/systemd-peer}
 export LOG_LEVEL=debug   # systemd only logs "Got notification message" at debug
 unset STATE SCRATCH
@@ -101,6 +102,9 @@ for f in $EXAMPLES libreadyd.so.0; do
   noted install-bin "$build/$f" "$f" ||
     { not_ok "copying $build/$f into the scratch folder failed"; finish; }
 done
+# shellcheck source=tests/systemd/notify-command-checks.sh
+. "$here/notify-command-checks.sh"
+install_notify_command || finish
 
 booted=1
 if noted boot; then
@@ -189,5 +193,7 @@ check_fdstore
 . "$here/readiness-checks.sh"
 check_ready_reload
 check_failed_start
+
+check_notify_command
 
 finish
