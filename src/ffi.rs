@@ -434,6 +434,10 @@ pub unsafe extern "C" fn readyd_failed(errnum: c_int, status: *const c_char) -> 
 /// process stays in the foreground and exits only when the daemon calls `readyd_ready()`
 /// (status 0), or `readyd_failed()` or dies first (non-zero, with a message on stderr).
 /// No other fd is closed or changed: a supervisor's fds stay the caller's business.
+/// Closed fds 0-2 are first opened on /dev/null, so that nothing else takes their
+/// numbers. The parent acts on the daemon's first report, even while workers the daemon
+/// forked still hold the channel. The daemon forgets the `NOTIFY_SOCKET`, `UPSTART_JOB`,
+/// `UPSTART_INSTANCE` and `READYD_NOTIFY_FD` it inherited: it has left that supervisor.
 ///
 /// `pidfile` (may be NULL) is locked before the fork (`-EBUSY` if another process holds
 /// it: the daemon is running; a symlink is refused), then replaced atomically by a file
