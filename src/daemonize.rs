@@ -437,3 +437,37 @@ pub fn daemonize(flags: u32, pidfile: Option<&CStr>) -> Result<c_int> {
     redirect_to_null(&[0, 1]);
     Ok(1)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The bytes a daemon with pid 7 sends: its pid, then one record.
+    fn sent(code: u8, errnum: i32, text: &[u8]) -> ([u8; PID_LEN + HEAD_LEN + MAX_TEXT], usize) {
+        let mut buf = [0u8; PID_LEN + HEAD_LEN + MAX_TEXT];
+        buf[..4].copy_from_slice(&7i32.to_ne_bytes());
+        buf[4] = code;
+        buf[5..9].copy_from_slice(&errnum.to_ne_bytes());
+        buf[9..11].copy_from_slice(&(text.len() as u16).to_ne_bytes());
+        buf[11..11 + text.len()].copy_from_slice(text);
+        (buf, 11 + text.len())
+    }
+
+    #[test]
+    fn a_record_is_complete_only_with_all_its_text() {
+        let (buf, len) = sent(98, 98, b"cannot listen");
+        for cut in 0..len {
+            assert_eq!(record(&buf[..cut]), None, "{cut} of {len} bytes");
+        }
+        assert_eq!(record(&buf[..len]), Some((98, 98, &b"cannot listen"[..])));
+        // Whatever follows the first record (a worker's late write) is not read as part
+        // of it.
+        assert_eq!(
+            record(&buf[..len + 5]),
+            Some((98, 98, &b"cannot listen"[..]))
+        );
+        let (buf, len) = sent(0, 0, b"");
+        assert_eq!(len, PID_LEN + HEAD_LEN);
+        assert_eq!(record(&buf[..len]), Some((0, 0, &b""[..])));
+    }
+}
