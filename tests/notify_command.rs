@@ -442,3 +442,20 @@ fn ready_fd_is_readyds_own_option_for_s6_and_dinit() {
     assert_eq!(got, "READY=1\nSTATUS=up\n");
     assert_eq!(finish(child).0, 0);
 }
+
+#[test]
+fn booted_ignores_a_message_as_systemd_notify_does() {
+    let rx = Receiver::path();
+    let (status, err) = finish(
+        notify(&rx, &["--booted", "--ready", "A=1"])
+            .spawn()
+            .unwrap(),
+    );
+    let booted = std::path::Path::new("/run/systemd/system").is_dir();
+    assert_eq!(status, if booted { 0 } else { 1 }, "{err}");
+    assert_eq!(
+        err,
+        "readyd notify: --booted sends nothing: the message is ignored\n"
+    );
+    rx.assert_nothing();
+}

@@ -532,9 +532,7 @@ fn parse_notify(args: Vec<OsString>) -> Result<Command, UsageError> {
         || !o.fds.is_empty()
         || !o.fields.is_empty();
     if o.booted {
-        if message || o.ready_fd.is_some() || exec {
-            return Err(usage_error(SUB, "--booted takes no other option"));
-        }
+        // As systemd-notify: the message is ignored (with a warning, by notify()).
         return Ok(Command::Notify(o));
     }
     if !message {
@@ -678,6 +676,7 @@ mod tests {
         assert_eq!(o.pid, Some(PidChoice::Pid(42)));
         assert_eq!(o.fields, vec!["X_A=1".to_owned()]);
         assert!(notify(&["--booted"]).unwrap().booted);
+        assert!(notify(&["--booted", "--ready", "A=1"]).unwrap().booted);
         assert_eq!(
             notify(&["--ready", "--ready-fd", "3"]).unwrap().ready_fd,
             Some(3)
@@ -717,7 +716,6 @@ mod tests {
     fn notify_mistakes_are_usage_errors() {
         for bad in [
             &[][..],
-            &["--booted", "--ready"],
             &["--ready-fd=3", "--status=x"],
             &["--ready-fd=3", "--ready", "--fd=4"],
             &["--pid=0"],

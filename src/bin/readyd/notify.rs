@@ -194,6 +194,18 @@ fn fail(text: impl std::fmt::Display) -> i32 {
 
 pub fn notify(o: NotifyOptions) -> i32 {
     if o.booted {
+        let message = o.ready
+            || o.reloading
+            || o.stopping
+            || o.status.is_some()
+            || o.pid.is_some()
+            || !o.fds.is_empty()
+            || !o.fields.is_empty()
+            || o.ready_fd.is_some()
+            || !o.exec.is_empty();
+        if message {
+            eprintln!("readyd notify: --booted sends nothing: the message is ignored");
+        }
         let r = readyd::sd_booted();
         if r < 0 {
             eprintln!(
