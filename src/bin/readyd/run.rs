@@ -39,8 +39,9 @@ const SYSTEMD_MESSAGE_MAX: usize = 4096;
 const PIDFILE_MAX: usize = 128;
 
 /// Variables a supervisor sets: never inherited from readyd's own environment.
-const PROTOCOL_VARS: [&str; 11] = [
+const PROTOCOL_VARS: [&str; 12] = [
     "NOTIFY_SOCKET",
+    "FDSTORE",
     "LISTEN_PID",
     "LISTEN_PIDFDID",
     "LISTEN_FDS",
