@@ -667,6 +667,47 @@ mod tests {
     }
 
     #[test]
+    fn run_types_and_their_options() {
+        let o = run(&["--type", "simple", "--settle=0.5", "--", "x"]).unwrap();
+        assert_eq!(o.protocol, Protocol::Simple);
+        assert_eq!(o.settle, Duration::from_millis(500));
+        assert_eq!(o.notify_access, None);
+        assert_eq!(o.fdstore_max, 0);
+        assert!(!o.strict);
+        for (name, protocol) in [
+            ("notify", Protocol::Systemd),
+            ("systemd", Protocol::Systemd),
+            ("exec", Protocol::Exec),
+            ("fd", Protocol::Fd),
+        ] {
+            assert_eq!(run(&["--protocol", name, "x"]).unwrap().protocol, protocol);
+            assert_eq!(run(&["--type", name, "x"]).unwrap().protocol, protocol);
+        }
+        let o = run(&[
+            "--notify-access=exec",
+            "--fdstore-max",
+            "7",
+            "--strict",
+            "--",
+            "x",
+        ])
+        .unwrap();
+        assert_eq!(o.notify_access, Some(NotifyAccess::Exec));
+        assert_eq!(o.fdstore_max, 7);
+        assert!(o.strict);
+        for bad in [
+            &["--type", "oneshot", "x"][..],
+            &["--notify-access", "none", "x"],
+            &["--fdstore-max", "4097", "x"],
+            &["--settle", "0", "x"],
+            &["--type", "exec", "--settle", "30", "x"],
+            &["--strict=yes", "x"],
+        ] {
+            assert!(run(bad).is_err(), "{bad:?} should be refused");
+        }
+    }
+
+    #[test]
     fn listen_addresses() {
         let l = parse_listen("127.0.0.1:0=web").unwrap();
         assert_eq!(l.addr, ListenAddr::Inet("127.0.0.1:0".parse().unwrap()));
