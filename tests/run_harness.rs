@@ -454,7 +454,9 @@ fn sighup_and_sigusr1_are_passed_on_to_the_daemon() {
 
 #[test]
 fn sigalrm_stops_the_daemon_and_cleans_up() {
-    let mut r = Streaming::start(send("READY=1", &["--timeout", "10"]));
+    let dir = TempDir::new("sigalrm");
+    let sock = dir.join("app.sock");
+    let mut r = Streaming::start(send("READY=1", &["--listen", &sock, "--timeout", "10"]));
     let socket = r.until(|l| {
         let rest = l.split("NOTIFY_SOCKET=").nth(1)?;
         Some(rest.split(' ').next()?.trim_end_matches(')').to_owned())
@@ -464,6 +466,7 @@ fn sigalrm_stops_the_daemon_and_cleans_up() {
             .then(|| pid_after(l, "MAINPID "))
     });
     assert!(Path::new(&socket).exists(), "{socket}");
+    assert!(Path::new(&sock).exists(), "{sock}");
     signal(r.child.id(), libc::SIGALRM);
     let (status, seen) = r.finish();
     assert_eq!(status, 1, "{seen}");
@@ -475,8 +478,9 @@ fn sigalrm_stops_the_daemon_and_cleans_up() {
         seen.contains(&format!("pid {daemon}  was killed by SIGTERM")),
         "{seen}"
     );
-    let dir = Path::new(&socket).parent().unwrap();
-    assert!(!dir.exists(), "{} left behind", dir.display());
+    let notify_dir = Path::new(&socket).parent().unwrap();
+    assert!(!notify_dir.exists(), "{} left behind", notify_dir.display());
+    assert!(!Path::new(&sock).exists(), "{sock} left behind");
 }
 
 #[test]
