@@ -951,7 +951,8 @@ impl Supervisor {
         } else if !process::descends_from(pid, &[self.child, self.me]) {
             Some(format!(
                 "neither pid {} nor one of its descendants (systemd takes a main pid from \
-                 outside the service only when root sends it)",
+                 outside the service only in a message from root or a PID file owned by \
+                 its own uid; readyd never does)",
                 self.child
             ))
         } else {
