@@ -145,6 +145,21 @@ fn daemon_helper() {
                 }
             }
         }
+        // A forking daemon that says STATUS=starting from its start process first.
+        "forking" => {
+            assert!(notify("STATUS=starting") > 0);
+            // SAFETY: the child only sleeps and exits, both async-signal-safe.
+            let pid = unsafe {
+                let pid = libc::fork();
+                if pid == 0 {
+                    libc::sleep(20);
+                    libc::_exit(0);
+                }
+                pid
+            };
+            std::fs::write(std::env::var("PIDFILE").unwrap(), format!("{pid}\n")).unwrap();
+            std::process::exit(0);
+        }
         // READY=1 from a helper process, not from the main process.
         "ready-from-helper" => {
             // SAFETY: the child only calls the library's async-signal-safe sd_notify and
@@ -290,6 +305,10 @@ fn a_listen_socket_file_stays_until_readyd_exits() {
         "run",
         "--listen",
         &format!("{sock}=app"),
+        "--type",
+        "simple",
+        "--settle",
+        "0.6",
         "--until",
         "ready",
         "--timeout",
@@ -298,7 +317,7 @@ fn a_listen_socket_file_stays_until_readyd_exits() {
         "sh",
         "-c",
         r#"sleep 0.3; if [ -S "$SOCK" ]; then echo "socket file kept"; else echo "socket file gone"; fi
-           exec "$READYD" notify --ready"#,
+           exec sleep 10"#,
     ]);
     cmd.env("SOCK", &sock);
     let o = run(cmd);
@@ -587,6 +606,10 @@ fn fds_readyd_inherited_do_not_reach_the_daemon() {
         "run",
         "--listen",
         "127.0.0.1:0",
+        "--type",
+        "simple",
+        "--settle",
+        "0.3",
         "--until",
         "ready",
         "--timeout",
@@ -595,7 +618,7 @@ fn fds_readyd_inherited_do_not_reach_the_daemon() {
         "sh",
         "-c",
         r#"for fd in 3 9; do if [ -e /proc/$$/fd/$fd ]; then echo "fd $fd open"; else echo "fd $fd closed"; fi; done
-           exec "$READYD" notify --ready"#,
+           exec sleep 10"#,
     ]);
     let stray = std::fs::File::open("/dev/null").unwrap();
     use std::os::fd::AsRawFd;
@@ -737,23 +760,21 @@ fn notify_access_exec_counts_the_forking_parent_until_it_exits() {
     let dir = TempDir::new("forking-exec");
     let pidfile = dir.join("daemon.pid");
     for (access, warned) in [("exec", false), ("main", true)] {
-        let mut cmd = readyd(&[
-            "run",
-            "--type",
+        let mut cmd = helper(
             "forking",
-            "--notify-access",
-            access,
-            "--pidfile",
-            &pidfile,
-            "--until",
-            "ready",
-            "--timeout",
-            "5",
-            "--",
-            "sh",
-            "-c",
-            r#""$READYD" notify --pid=$$ STATUS=starting; sleep 10 & echo $! > "$PIDFILE"; exit 0"#,
-        ]);
+            &[
+                "--type",
+                "forking",
+                "--notify-access",
+                access,
+                "--pidfile",
+                &pidfile,
+                "--until",
+                "ready",
+                "--timeout",
+                "5",
+            ],
+        );
         cmd.env("PIDFILE", &pidfile);
         let o = run(cmd);
         assert_eq!(o.status, 0, "{access}: {}", o.show());
