@@ -64,7 +64,8 @@ event, with the milliseconds since the start and the sender's pid, then a verdic
                        whose messages count, as systemd's NotifyAccess=: the main pid
                        (default), also the started process of --type forking while it
                        runs (exec), or any process (all). Others are dropped with a
-                       warning. Any type but notify gets a notify socket only with it.
+                       warning. Any type but notify gets a notify socket only with
+                       it or with --watchdog.
   --fdstore-max N      FDSTORE=1 fds kept, as FileDescriptorStoreMax= (default 0, as in
                        systemd: every stored fd is closed, with a warning).
   --strict             every warning is a failure: before the verdict it is the verdict

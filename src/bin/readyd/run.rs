@@ -173,8 +173,8 @@ pub fn run(o: RunOptions) -> i32 {
     let mut pipe_write = None;
     let pipe_fd = 3 + listeners.len() as libc::c_int;
     // As systemd: a notify socket for Type=notify, and for any other type when
-    // NotifyAccess= is set.
-    if o.protocol == Protocol::Systemd || o.notify_access.is_some() {
+    // NotifyAccess= is set, or WatchdogSec= (which makes NotifyAccess= main by default).
+    if o.protocol == Protocol::Systemd || o.notify_access.is_some() || o.watchdog_usec.is_some() {
         match NotifySocket::new() {
             Ok(s) => {
                 set.push(("NOTIFY_SOCKET".into(), s.path().as_os_str().to_owned()));
