@@ -854,3 +854,29 @@ fn type_and_its_mistakes() {
     );
     assert_eq!(o.status, 0, "{}", o.show());
 }
+
+#[test]
+fn a_watchdog_gets_a_notify_socket_under_every_type() {
+    // WatchdogSec= makes systemd's NotifyAccess= main by default, whatever the type.
+    let o = run_sh(
+        &[
+            "--type",
+            "simple",
+            "--settle",
+            "0.2",
+            "--watchdog",
+            "5000000",
+            "--until",
+            "ready",
+            "--timeout",
+            "5",
+        ],
+        r#"if [ -S "$NOTIFY_SOCKET" ]; then echo "notify socket given"; fi; exec sleep 10"#,
+    );
+    assert_eq!(o.status, 0, "{}", o.show());
+    assert!(
+        o.lines().any(|l| l == "notify socket given"),
+        "{}",
+        o.show()
+    );
+}
