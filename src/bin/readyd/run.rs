@@ -1316,7 +1316,7 @@ fn read_pidfile(path: &Path) -> io::Result<String> {
         } else if kind.is_dir() {
             "a directory"
         } else {
-            "not a regular file"
+            "something else"
         };
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
