@@ -32,9 +32,10 @@ mod spawn;
 use args::{Command, UsageError};
 
 const USAGE_RUN: &str =
-    "usage: readyd run [--protocol systemd|upstart|fd|forking] [--until ready|exit]
-                  [--timeout SECS] [--watchdog USEC] [--listen ADDR[=NAME]]...
-                  [--pidfile PATH] [--json] -- CMD [ARGS...]";
+    "usage: readyd run [--type notify|simple|exec|forking|upstart|fd] [--until ready|exit]
+                  [--timeout SECS] [--settle SECS] [--notify-access main|exec|all]
+                  [--watchdog USEC] [--listen ADDR[=NAME]]... [--pidfile PATH]
+                  [--fdstore-max N] [--strict] [--json] -- CMD [ARGS...]";
 const USAGE_NOTIFY: &str =
     "usage: readyd notify [--ready] [--reloading] [--stopping] [--status=TEXT]
                      [--pid[=PID|auto|parent|self]] [--uid=USER] [--fd=N [--fdname=NAME]]...
@@ -46,16 +47,31 @@ const HELP_RUN: &str = "
 Starts CMD the way a supervisor would and prints a timeline of what it did: one line per
 event, with the milliseconds since the start and the sender's pid, then a verdict,
 'ready after N ms with MAINPID M' or 'not ready ...'. Protocol mistakes are reported as
-'warning:' lines.
+'warning:' lines. A readiness test harness: see 'Testing readiness in CI' in the README.
 
-  --protocol systemd   a notify socket in NOTIFY_SOCKET; READY=1 means ready (default).
-                       BARRIER=1 is answered, FDSTORE=1 fds are kept and counted.
-  --protocol upstart   UPSTART_JOB set; the daemon stopping itself with SIGSTOP means
+  --type notify        a notify socket in NOTIFY_SOCKET; READY=1 from the main process
+                       means ready (default; also 'systemd'). BARRIER=1 is answered.
+  --type simple|exec   ready when the daemon still runs after --settle SECS and every
+                       --listen socket answers a connect (for daemons that never notify).
+  --type forking       the started process exits 0 once the daemon it forked is ready;
+                       the daemon's pid is then read from --pidfile PATH (a regular file,
+                       not a symbolic link, at most 128 bytes).
+  --type upstart       UPSTART_JOB set; the daemon stopping itself with SIGSTOP means
                        ready (it is then resumed with SIGCONT).
-  --protocol fd        a pipe at fd 3 (after any --listen fds), its number in
+  --type fd            a pipe at fd 3 (after any --listen fds), its number in
                        READYD_NOTIFY_FD; a newline on it means ready (s6, dinit).
-  --protocol forking   the started process exits 0 once the daemon it forked is ready;
-                       the daemon's pid is then read from --pidfile PATH.
+  --protocol TYPE      the older name of --type.
+  --settle SECS        simple/exec: how long the daemon must keep running (default 1).
+  --notify-access main|exec|all
+                       whose messages count, as systemd's NotifyAccess=: the main pid
+                       (default), also the started process of --type forking while it
+                       runs (exec), or any process (all). Others are dropped with a
+                       warning. Any type but notify gets a notify socket only with
+                       it or with --watchdog.
+  --fdstore-max N      FDSTORE=1 fds kept, as FileDescriptorStoreMax= (default 0, as in
+                       systemd: every stored fd is closed, with a warning).
+  --strict             every warning is a failure: before the verdict it is the verdict
+                       ('not ready: a warning under --strict: ...'), after it exit 1.
   --until exit         wait for the daemon to exit, passing SIGINT and SIGTERM on to it
                        (default); exit status 0 when it was ready and exited 0.
   --until ready        stop the daemon (SIGTERM, SIGKILL 5 s later) once it is ready;
@@ -68,8 +84,13 @@ event, with the milliseconds since the start and the sender's pid, then a verdic
   --json               one JSON object per event on stdout (the daemon's own output then
                        goes to stderr).
 
-Exit status: 0 ready (and, with --until exit, exited 0); 1 not ready or failed, with the
-reason on stderr; 2 a mistake on the command line; 126/127 CMD cannot be executed.";
+SIGINT and SIGTERM are passed on and end the run; SIGHUP, SIGUSR1 and SIGUSR2 are passed
+on to the main process; other signals that would end readyd (SIGALRM, SIGQUIT, ...) stop
+the daemon and end the run, removing what readyd created.
+
+Exit status: 0 ready (and, with --until exit, exited 0); 1 not ready or failed (or, with
+--strict, a warning), with the reason on stderr; 2 a mistake on the command line;
+126/127 CMD cannot be executed.";
 
 const HELP_NOTIFY: &str = "
 systemd-notify's options, with its defaults: sends one message to the service manager in

@@ -38,6 +38,11 @@ pub enum Protocol {
     Upstart,
     Fd,
     Forking,
+    /// Type=simple: ready when still running after --settle and every --listen socket
+    /// answers a connect.
+    Simple,
+    /// Type=exec: judged as simple (readyd always waits for the execve).
+    Exec,
 }
 
 impl Protocol {
@@ -47,6 +52,35 @@ impl Protocol {
             Protocol::Upstart => "upstart",
             Protocol::Fd => "fd",
             Protocol::Forking => "forking",
+            Protocol::Simple => "simple",
+            Protocol::Exec => "exec",
+        }
+    }
+
+    /// Judged by "still running after --settle" rather than by a message.
+    pub fn settles(self) -> bool {
+        matches!(self, Protocol::Simple | Protocol::Exec)
+    }
+}
+
+/// Whose notification messages count (systemd's NotifyAccess=).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NotifyAccess {
+    /// Only the main process (systemd's default for Type=notify).
+    Main,
+    /// The main process and the process readyd started while it is the control process
+    /// (under the forking protocol, until it exits).
+    Exec,
+    /// Any process.
+    All,
+}
+
+impl NotifyAccess {
+    pub fn name(self) -> &'static str {
+        match self {
+            NotifyAccess::Main => "main",
+            NotifyAccess::Exec => "exec",
+            NotifyAccess::All => "all",
         }
     }
 }
@@ -90,6 +124,15 @@ pub struct RunOptions {
     pub listen: Vec<Listen>,
     pub pidfile: Option<PathBuf>,
     pub json: bool,
+    /// `--settle`: how long a simple/exec daemon must stay up.
+    pub settle: Duration,
+    pub settle_text: String,
+    /// `--notify-access`; None: main, and no notify socket for simple/exec.
+    pub notify_access: Option<NotifyAccess>,
+    /// `--fdstore-max`: systemd's FileDescriptorStoreMax= (default 0).
+    pub fdstore_max: usize,
+    /// `--strict`: every warning is a failure.
+    pub strict: bool,
     /// The command and its arguments; never empty.
     pub command: Vec<OsString>,
 }
@@ -138,6 +181,12 @@ pub const MAX_LISTEN: usize = 64;
 
 /// Default for `--timeout`.
 pub const DEFAULT_TIMEOUT_SECS: &str = "30";
+
+/// Default for `--settle`.
+pub const DEFAULT_SETTLE_SECS: &str = "1";
+
+/// The most `--fdstore-max` takes (systemd's own ceiling is far above what a test needs).
+pub const MAX_FDSTORE: usize = 4096;
 
 pub fn parse(args: Vec<OsString>) -> Result<Command, UsageError> {
     let mut args = args.into_iter();
@@ -198,6 +247,10 @@ fn parse_run(args: Vec<OsString>) -> Result<Command, UsageError> {
     let mut listen = Vec::new();
     let mut pidfile = None;
     let mut json = false;
+    let mut settle_text = DEFAULT_SETTLE_SECS.to_owned();
+    let mut notify_access = None;
+    let mut fdstore_max = 0;
+    let mut strict = false;
     let mut command = Vec::new();
 
     let mut args = args.into_iter();
@@ -229,17 +282,53 @@ fn parse_run(args: Vec<OsString>) -> Result<Command, UsageError> {
                 flag(inline)?;
                 json = true;
             }
-            "--protocol" => {
+            "--strict" => {
+                flag(inline)?;
+                strict = true;
+            }
+            // --protocol is the older name of --type.
+            "--type" | "--protocol" => {
                 protocol = match value_of(SUB, name, inline, &mut args)?.as_str() {
                     "systemd" | "notify" => Protocol::Systemd,
                     "upstart" => Protocol::Upstart,
                     "fd" | "s6" => Protocol::Fd,
                     "forking" => Protocol::Forking,
+                    "simple" => Protocol::Simple,
+                    "exec" => Protocol::Exec,
                     other => {
                         return Err(usage_error(
                             SUB,
                             format!(
-                                "unknown protocol '{other}': use systemd, upstart, fd or forking"
+                                "unknown protocol '{other}' for --type: use notify, simple, exec, \
+                                 forking, upstart or fd"
+                            ),
+                        ));
+                    }
+                }
+            }
+            "--notify-access" => {
+                notify_access = Some(match value_of(SUB, name, inline, &mut args)?.as_str() {
+                    "main" => NotifyAccess::Main,
+                    "exec" => NotifyAccess::Exec,
+                    "all" => NotifyAccess::All,
+                    other => {
+                        return Err(usage_error(
+                            SUB,
+                            format!("--notify-access takes main, exec or all, not '{other}'"),
+                        ));
+                    }
+                })
+            }
+            "--settle" => settle_text = value_of(SUB, name, inline, &mut args)?,
+            "--fdstore-max" => {
+                let v = value_of(SUB, name, inline, &mut args)?;
+                match v.parse::<usize>() {
+                    Ok(n) if n <= MAX_FDSTORE => fdstore_max = n,
+                    _ => {
+                        return Err(usage_error(
+                            SUB,
+                            format!(
+                                "--fdstore-max takes a number from 0 to {MAX_FDSTORE}, not '{v}'"
                             ),
                         ));
                     }
@@ -293,6 +382,22 @@ fn parse_run(args: Vec<OsString>) -> Result<Command, UsageError> {
             format!("--timeout takes a positive number of seconds, not '{timeout_text}'"),
         )
     })?;
+    let settle = parse_seconds(&settle_text).ok_or_else(|| {
+        usage_error(
+            SUB,
+            format!("--settle takes a positive number of seconds, not '{settle_text}'"),
+        )
+    })?;
+    if protocol.settles() && settle >= timeout {
+        return Err(usage_error(
+            SUB,
+            format!(
+                "--settle {settle_text} must be shorter than --timeout {timeout_text}: a \
+                 {} daemon is ready once it has run for --settle seconds",
+                protocol.name()
+            ),
+        ));
+    }
     if command.is_empty() {
         return Err(usage_error(SUB, "no command given: add -- CMD [ARGS...]"));
     }
@@ -306,7 +411,7 @@ fn parse_run(args: Vec<OsString>) -> Result<Command, UsageError> {
     if protocol != Protocol::Forking && pidfile.is_some() {
         return Err(usage_error(
             SUB,
-            "--pidfile is only used with --protocol forking",
+            "--pidfile is only used with --type forking",
         ));
     }
     if listen.len() > MAX_LISTEN {
@@ -324,6 +429,11 @@ fn parse_run(args: Vec<OsString>) -> Result<Command, UsageError> {
         listen,
         pidfile,
         json,
+        settle,
+        settle_text,
+        notify_access,
+        fdstore_max,
+        strict,
         command,
     }))
 }
@@ -638,6 +748,47 @@ mod tests {
             &["--json=yes", "--", "x"],
             &["--timeout"],
             &[],
+        ] {
+            assert!(run(bad).is_err(), "{bad:?} should be refused");
+        }
+    }
+
+    #[test]
+    fn run_types_and_their_options() {
+        let o = run(&["--type", "simple", "--settle=0.5", "--", "x"]).unwrap();
+        assert_eq!(o.protocol, Protocol::Simple);
+        assert_eq!(o.settle, Duration::from_millis(500));
+        assert_eq!(o.notify_access, None);
+        assert_eq!(o.fdstore_max, 0);
+        assert!(!o.strict);
+        for (name, protocol) in [
+            ("notify", Protocol::Systemd),
+            ("systemd", Protocol::Systemd),
+            ("exec", Protocol::Exec),
+            ("fd", Protocol::Fd),
+        ] {
+            assert_eq!(run(&["--protocol", name, "x"]).unwrap().protocol, protocol);
+            assert_eq!(run(&["--type", name, "x"]).unwrap().protocol, protocol);
+        }
+        let o = run(&[
+            "--notify-access=exec",
+            "--fdstore-max",
+            "7",
+            "--strict",
+            "--",
+            "x",
+        ])
+        .unwrap();
+        assert_eq!(o.notify_access, Some(NotifyAccess::Exec));
+        assert_eq!(o.fdstore_max, 7);
+        assert!(o.strict);
+        for bad in [
+            &["--type", "oneshot", "x"][..],
+            &["--notify-access", "none", "x"],
+            &["--fdstore-max", "4097", "x"],
+            &["--settle", "0", "x"],
+            &["--type", "exec", "--settle", "30", "x"],
+            &["--strict=yes", "x"],
         ] {
             assert!(run(bad).is_err(), "{bad:?} should be refused");
         }

@@ -4,6 +4,8 @@
 //! Output errors are ignored on purpose: a reader that went away (`readyd run ... | head`)
 //! must not stop the supervision, and must never turn into a panic.
 
+use std::borrow::Cow;
+use std::cell::{Cell, RefCell};
 use std::fmt::Write as _;
 use std::io::Write;
 use std::time::Instant;
@@ -109,15 +111,46 @@ pub fn quote_bytes(bytes: &[u8]) -> String {
     out
 }
 
+/// A line of the text timeline with every control character (C0, DEL, C1) written as
+/// `\xNN`: text a daemon sent can never start a line of its own, move the cursor or
+/// colour the terminal, so it cannot forge a verdict.
+pub fn escape_controls(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() {
+            let _ = write!(out, "\\x{:02x}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
 /// Where the events go.
 pub struct Timeline {
     json: bool,
     start: Instant,
+    /// Warnings printed so far (for --strict), and the first one's text.
+    warnings: Cell<usize>,
+    first_warning: RefCell<Option<String>>,
 }
 
 impl Timeline {
     pub fn new(json: bool, start: Instant) -> Timeline {
-        Timeline { json, start }
+        Timeline {
+            json,
+            start,
+            warnings: Cell::new(0),
+            first_warning: RefCell::new(None),
+        }
+    }
+
+    /// How many warnings were printed, and the first one.
+    pub fn warnings(&self) -> (usize, Option<String>) {
+        (self.warnings.get(), self.first_warning.borrow().clone())
     }
 
     /// Milliseconds since the start.
@@ -150,6 +183,7 @@ impl Timeline {
             all.extend(pairs);
             self.emit(&json_object(&all));
         } else {
+            let text = escape_controls(text);
             match pid {
                 Some(pid) => self.emit(&format!("{t:>5} ms  pid {pid}  {text}")),
                 None => self.emit(&format!("{t:>5} ms  {text}")),
@@ -159,6 +193,10 @@ impl Timeline {
 
     /// A protocol mistake the daemon made (or a supervisor would see).
     pub fn warning(&self, text: &str) {
+        self.warnings.set(self.warnings.get() + 1);
+        self.first_warning
+            .borrow_mut()
+            .get_or_insert_with(|| escape_controls(text).into_owned());
         self.event(
             None,
             "warning",
@@ -224,7 +262,7 @@ impl Timeline {
                         ("reason", Json::Str(reason)),
                     ]));
                 } else {
-                    self.emit(reason);
+                    self.emit(&escape_controls(reason));
                 }
             }
         }
@@ -270,5 +308,14 @@ mod tests {
         assert_eq!(quote_value("serving 3"), "\"serving 3\"");
         assert_eq!(quote_value(""), "\"\"");
         assert_eq!(quote_bytes(b"READY=1\n\xff"), "\"READY=1\\n\\xff\"");
+    }
+
+    #[test]
+    fn control_characters_never_reach_a_text_line() {
+        assert_eq!(escape_controls("plain é"), "plain é");
+        assert_eq!(
+            escape_controls("a\rready after 1 ms\n\u{1b}[2K\u{7f}\u{85}"),
+            "a\\x0dready after 1 ms\\x0a\\x1b[2K\\x7f\\x85"
+        );
     }
 }

@@ -1,13 +1,18 @@
 //! The supervisor's end of systemd's notify protocol: an AF_UNIX datagram socket with
-//! SO_PASSCRED, bound in a fresh private directory, read with recvmsg so that every
-//! message comes with its sender's pid (the kernel's word, not the sender's) and the fds
-//! it passed.
+//! SO_PASSCRED, bound in a fresh directory of its own, read with recvmsg so that every
+//! message comes with its sender's pid, uid and gid (the kernel's word, not the sender's)
+//! and the fds it passed.
+//!
+//! Like systemd's own notify socket, it accepts any sender: the directory is searchable by
+//! all (not listable) and the socket writable by all, so that a daemon that dropped its
+//! privileges before READY=1 still reaches it.
 
 use std::ffi::OsStr;
 use std::io;
 use std::mem::{size_of, zeroed};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::ptr;
 
@@ -23,6 +28,8 @@ pub struct Message {
     pub bytes: Vec<u8>,
     /// The sender's pid from SCM_CREDENTIALS; 0 if the kernel attached none.
     pub pid: libc::pid_t,
+    /// The sender's uid and gid from SCM_CREDENTIALS (None if the kernel attached none).
+    pub uid_gid: Option<(libc::uid_t, libc::gid_t)>,
     pub fds: Vec<OwnedFd>,
     /// The payload did not fit the buffer.
     pub truncated: bool,
@@ -30,7 +37,7 @@ pub struct Message {
     pub fds_truncated: bool,
 }
 
-/// The socket and the private directory holding it; both are removed when dropped.
+/// The socket and the directory holding it; both are removed when dropped.
 pub struct NotifySocket {
     fd: OwnedFd,
     dir: PathBuf,
@@ -46,7 +53,8 @@ fn last_error(what: &str) -> io::Error {
 }
 
 impl NotifySocket {
-    /// Creates `$TMPDIR/readyd-run.XXXXXX/notify` (the directory mode 0700).
+    /// Creates `$TMPDIR/readyd-run.XXXXXX/notify`: the directory mode 0711, the socket
+    /// 0777.
     pub fn new() -> io::Result<NotifySocket> {
         let base = std::env::temp_dir();
         let mut template = base.join("readyd-run.XXXXXX").into_os_string().into_vec();
@@ -62,6 +70,12 @@ impl NotifySocket {
         template.pop();
         let dir = PathBuf::from(OsStr::from_bytes(&template));
         let path = dir.join("notify");
+        // Searchable by every uid (so a daemon that changed its uid can reach the socket
+        // inside), listable by readyd alone.
+        if let Err(e) = std::fs::set_permissions(&dir, PermissionsExt::from_mode(0o711)) {
+            let _ = std::fs::remove_dir(&dir);
+            return Err(e);
+        }
         match Self::bind(&path) {
             Ok(fd) => Ok(NotifySocket { fd, dir, path }),
             Err(e) => {
@@ -106,6 +120,8 @@ impl NotifySocket {
         if unsafe { libc::bind(fd.as_raw_fd(), ptr::from_ref(&addr).cast(), len) } < 0 {
             return Err(last_error(&format!("cannot bind {}", path.display())));
         }
+        // Sending needs write permission on the socket file; bind gave it the umask's mode.
+        std::fs::set_permissions(path, PermissionsExt::from_mode(0o777))?;
         let one: libc::c_int = 1;
         // SAFETY: a valid fd and an int option of the right size.
         let r = unsafe {
@@ -174,6 +190,7 @@ impl NotifySocket {
         let mut m = Message {
             bytes: Vec::new(),
             pid: 0,
+            uid_gid: None,
             fds: Vec::new(),
             truncated: n > buf.len(),
             fds_truncated: msg.msg_flags & libc::MSG_CTRUNC != 0,
@@ -192,6 +209,7 @@ impl NotifySocket {
                     if (*c).cmsg_type == libc::SCM_CREDENTIALS && len >= size_of::<libc::ucred>() {
                         let cred: libc::ucred = ptr::read_unaligned(data.cast());
                         m.pid = cred.pid;
+                        m.uid_gid = Some((cred.uid, cred.gid));
                     } else if (*c).cmsg_type == libc::SCM_RIGHTS {
                         for i in 0..len / size_of::<libc::c_int>() {
                             let fd: libc::c_int =
@@ -259,6 +277,8 @@ mod tests {
         let m = sock.receive().unwrap().expect("a message");
         assert_eq!(m.bytes, b"READY=1");
         assert_eq!(m.pid, std::process::id() as libc::pid_t);
+        // SAFETY: getuid and getgid have no preconditions.
+        assert_eq!(m.uid_gid, Some(unsafe { (libc::getuid(), libc::getgid()) }));
         assert!(m.fds.is_empty() && !m.truncated);
         let dir = sock.dir.clone();
         drop(sock);

@@ -1,10 +1,15 @@
 //! `readyd run`: plays the supervisor of one daemon and prints what it sees.
 //!
-//! One loop, one thread: poll() over the signalfd (SIGCHLD, SIGINT, SIGTERM), the notify
-//! socket (systemd) or the notification pipe (fd), and a pidfd for a main process that is
-//! not our child; the poll timeout is the nearest deadline (ready timeout, watchdog,
-//! stop grace) or a short tick where something can only be polled (/proc for stopped
-//! descendants under Upstart, a PID file that is not there yet).
+//! One loop, one thread: poll() over the signalfd (see `signals`), the notify socket
+//! (systemd) or the notification pipe (fd), and a pidfd for a main process that is not
+//! our child; the poll timeout is the nearest deadline (ready timeout, settle time,
+//! watchdog, stop grace) or a short tick where something can only be polled (/proc for
+//! stopped descendants under Upstart, a PID file that is not there yet, a --listen
+//! socket that does not answer yet).
+//!
+//! Whatever a process sent before it exited is read before its exit is acted on: the
+//! socket and the pipe are drained after waitpid reports an exit, so a last message
+//! (STOPPING=1 just before exit) is never lost.
 //!
 //! readyd is a child subreaper: a daemon that forks into the background is re-parented
 //! to it, so its exit (and a stop) is reported to readyd like that of a direct child.
@@ -15,12 +20,12 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::args::{Protocol, RunOptions, Until};
-use crate::output::{Json, Timeline, Verdict, json_string_array, quote_bytes};
+use crate::args::{ListenAddr, NotifyAccess, Protocol, RunOptions, Until};
+use crate::output::{Json, Timeline, Verdict, escape_controls, json_string_array, quote_bytes};
 use crate::process::{self, Exit, Waited, signal_name};
 use crate::receive::{self, Message, NotifySocket};
-use crate::signals::Signals;
-use crate::spawn::{self, Plan};
+use crate::signals::{self, Signals};
+use crate::spawn::{self, Plan, SocketFile};
 
 /// How long a daemon has to exit after SIGTERM before it gets SIGKILL.
 const STOP_GRACE: Duration = Duration::from_secs(5);
@@ -30,10 +35,13 @@ const KILL_WAIT: Duration = Duration::from_secs(2);
 const TICK: Duration = Duration::from_millis(50);
 /// systemd reads notification messages of at most this many bytes.
 const SYSTEMD_MESSAGE_MAX: usize = 4096;
+/// The most of a PID file that is read: a pid and a newline need 12 bytes.
+const PIDFILE_MAX: usize = 128;
 
 /// Variables a supervisor sets: never inherited from readyd's own environment.
-const PROTOCOL_VARS: [&str; 11] = [
+const PROTOCOL_VARS: [&str; 12] = [
     "NOTIFY_SOCKET",
+    "FDSTORE",
     "LISTEN_PID",
     "LISTEN_PIDFDID",
     "LISTEN_FDS",
@@ -87,6 +95,21 @@ struct Supervisor {
     watchdog: Option<Watchdog>,
     store: Vec<(OwnedFd, String)>,
     warned_senders: Vec<libc::pid_t>,
+    /// Whose messages count.
+    access: NotifyAccess,
+    /// The uid and gid readyd started the daemon with, and the other ones already warned
+    /// about.
+    start_ids: (libc::uid_t, libc::gid_t),
+    warned_ids: Vec<(libc::uid_t, libc::gid_t)>,
+    /// simple/exec: when the daemon has run long enough.
+    settle_deadline: Instant,
+    /// The --listen addresses (as bound) and how they are shown, for the simple/exec check.
+    probes: Vec<(ListenAddr, String)>,
+    /// The --listen socket files, removed when the run ends.
+    _socket_files: Vec<SocketFile>,
+    probe_failure_shown: bool,
+    /// A signal other than SIGINT/SIGTERM ended the run.
+    fatal: Option<i32>,
     /// forking: the started process exited 0, the PID file is awaited.
     pidfile_wait: bool,
     pidfile_missing_warned: bool,
@@ -149,8 +172,10 @@ pub fn run(o: RunOptions) -> i32 {
     let mut pipe = None;
     let mut pipe_write = None;
     let pipe_fd = 3 + listeners.len() as libc::c_int;
-    match o.protocol {
-        Protocol::Systemd => match NotifySocket::new() {
+    // As systemd: a notify socket for Type=notify, and for any other type when
+    // NotifyAccess= is set, or WatchdogSec= (which makes NotifyAccess= main by default).
+    if o.protocol == Protocol::Systemd || o.notify_access.is_some() || o.watchdog_usec.is_some() {
+        match NotifySocket::new() {
             Ok(s) => {
                 set.push(("NOTIFY_SOCKET".into(), s.path().as_os_str().to_owned()));
                 // As a user manager does: `exec readyd notify` (or systemd-notify) then
@@ -162,7 +187,14 @@ pub fn run(o: RunOptions) -> i32 {
                 notify = Some(s);
             }
             Err(e) => return fatal(process::error_text(&e)),
-        },
+        }
+    }
+    if o.fdstore_max > 0 && notify.is_some() {
+        // systemd (254 and later) tells the daemon how many fds it may store.
+        set.push(("FDSTORE".into(), o.fdstore_max.to_string().into()));
+    }
+    match o.protocol {
+        Protocol::Systemd | Protocol::Simple | Protocol::Exec => {}
         Protocol::Upstart => {
             let job = Path::new(&o.command[0])
                 .file_name()
@@ -242,13 +274,29 @@ pub fn run(o: RunOptions) -> i32 {
             return status;
         }
     };
-    // The daemon has its copies now; ours would keep the pipe from reaching end of file.
+    // The daemon has its copies now; ours would keep the pipe from reaching end of file,
+    // and a --listen socket answering connects after the daemon closed it. The socket
+    // files stay until the run ends.
     drop(pipe_write);
-    drop(listeners);
+    let mut probes = Vec::new();
+    let mut socket_files = Vec::new();
+    for l in listeners {
+        probes.push((l.bound, l.shown));
+        socket_files.extend(l.path);
+    }
 
     let now = Instant::now();
     let mut s = Supervisor {
         ready_deadline: now + o.timeout,
+        settle_deadline: now + o.settle,
+        access: o.notify_access.unwrap_or(NotifyAccess::Main),
+        // SAFETY: getuid and getgid have no preconditions.
+        start_ids: unsafe { (libc::getuid(), libc::getgid()) },
+        warned_ids: Vec::new(),
+        probes,
+        _socket_files: socket_files,
+        probe_failure_shown: false,
+        fatal: None,
         watchdog: o.watchdog_usec.map(|usec| Watchdog {
             usec,
             last: now,
@@ -333,13 +381,18 @@ impl Supervisor {
             self.read_notify();
             self.read_pipe();
             for sig in self.signals.take() {
-                if sig != libc::SIGCHLD {
+                if sig == libc::SIGINT || sig == libc::SIGTERM {
                     self.on_interrupt(sig);
+                } else if signals::FORWARDED.contains(&sig) {
+                    self.forward(sig);
+                } else if sig != libc::SIGCHLD {
+                    self.on_fatal(sig);
                 }
             }
             self.reap();
             self.check_main_gone();
             self.on_timers();
+            self.strict_check();
             self.advance();
         }
     }
@@ -363,6 +416,10 @@ impl Supervisor {
         if let Some(st) = &self.stopping {
             at(st.deadline);
         }
+        let settling = self.o.protocol.settles() && self.verdict.is_none();
+        if settling {
+            at(self.settle_deadline.max(now + TICK));
+        }
         let scanning = self.o.protocol == Protocol::Upstart && self.alive();
         if scanning || self.pidfile_wait || (self.main_polled && self.main_exit.is_none()) {
             at(now + TICK);
@@ -380,7 +437,8 @@ impl Supervisor {
         };
         let over = matches!(verdict, Verdict::NotReady(_))
             || self.o.until == Until::Ready
-            || self.main_exit.is_some();
+            || self.main_exit.is_some()
+            || self.fatal.is_some();
         if !over {
             return false;
         }
@@ -413,7 +471,8 @@ impl Supervisor {
         };
         let over = matches!(verdict, Verdict::NotReady(_))
             || self.o.until == Until::Ready
-            || self.main_exit.is_some();
+            || self.main_exit.is_some()
+            || self.fatal.is_some();
         if over && self.stopping.is_none() && self.alive() {
             // Whatever already exited is not sent a signal.
             self.reap();
@@ -424,7 +483,9 @@ impl Supervisor {
     }
 
     /// Sends `sig` (then SIGCONT, so that a stopped process can act on it) to the main
-    /// process and the started one, and gives them STOP_GRACE to exit.
+    /// process and the started one, and gives them STOP_GRACE to exit, counted from the
+    /// first stop: a repeated SIGINT/SIGTERM is passed on, but does not put the SIGKILL
+    /// off.
     fn stop(&mut self, sig: i32) {
         for pid in self.living() {
             if process::kill(pid, sig) {
@@ -440,12 +501,16 @@ impl Supervisor {
                 process::kill(pid, libc::SIGCONT);
             }
         }
-        self.stopping = Some(Stopping {
-            deadline: Instant::now() + STOP_GRACE,
-            killed: false,
-        });
+        if self.stopping.is_none() {
+            self.stopping = Some(Stopping {
+                deadline: Instant::now() + STOP_GRACE,
+                killed: false,
+            });
+        }
     }
 
+    /// The processes readyd may signal: never itself, never pid 1 (set_main refuses
+    /// both; this is the last guard).
     fn living(&self) -> Vec<libc::pid_t> {
         let mut pids = Vec::new();
         if self.main_exit.is_none() {
@@ -454,7 +519,61 @@ impl Supervisor {
         if self.child_exit.is_none() && self.child != self.main {
             pids.push(self.child);
         }
+        pids.retain(|&p| p > 1 && p != self.me);
         pids
+    }
+
+    /// SIGHUP, SIGUSR1, SIGUSR2: passed on to the main process, which goes on running.
+    fn forward(&mut self, sig: i32) {
+        let name = signal_name(sig);
+        let to = self.living().first().copied();
+        match to {
+            Some(pid) if process::kill(pid, sig) => self.out.event(
+                None,
+                "signal",
+                &format!("received {name}: passed on to pid {pid}"),
+                vec![
+                    ("received", Json::Str(&name)),
+                    ("to", Json::Num(i64::from(pid))),
+                ],
+            ),
+            _ => self.out.event(
+                None,
+                "signal",
+                &format!("received {name}: no daemon to pass it on to"),
+                vec![("received", Json::Str(&name))],
+            ),
+        }
+    }
+
+    /// Any other signal that would end readyd: the daemon is stopped (SIGTERM, then
+    /// SIGKILL) and the run ends, with its clean-up.
+    fn on_fatal(&mut self, sig: i32) {
+        let name = signal_name(sig);
+        self.out.event(
+            None,
+            "signal",
+            &format!("received {name}: stopping the daemon and ending the run"),
+            vec![("received", Json::Str(&name))],
+        );
+        if self.verdict.is_none() {
+            let ms = self.ms();
+            self.not_ready(format!("not ready: interrupted by {name} after {ms} ms"));
+        }
+        self.fatal.get_or_insert(sig);
+        self.stop(libc::SIGTERM);
+    }
+
+    /// --strict: the first warning before a verdict decides it.
+    fn strict_check(&mut self) {
+        if !self.o.strict || self.verdict.is_some() {
+            return;
+        }
+        if let (n, Some(first)) = self.out.warnings() {
+            if n > 0 {
+                self.not_ready(format!("not ready: a warning under --strict: {first}"));
+            }
+        }
     }
 
     fn on_interrupt(&mut self, sig: i32) {
@@ -523,12 +642,72 @@ impl Supervisor {
         if self.pidfile_wait {
             self.read_pidfile();
         }
+        if self.o.protocol.settles()
+            && self.verdict.is_none()
+            && self.main_exit.is_none()
+            && now >= self.settle_deadline
+        {
+            self.settled();
+        }
+    }
+
+    /// simple/exec: the daemon ran for --settle; ready once every --listen socket
+    /// answers a connect (tried again every tick until --timeout).
+    fn settled(&mut self) {
+        for (addr, shown) in &self.probes {
+            if let Err(e) = spawn::probe(addr) {
+                if !self.probe_failure_shown {
+                    self.probe_failure_shown = true;
+                    let text = format!(
+                        "still running after --settle {} s, but {shown} does not answer a \
+                         connect yet ({}): waiting until --timeout",
+                        self.o.settle_text,
+                        process::error_text(&e)
+                    );
+                    self.out.event(
+                        Some(self.main),
+                        "probe",
+                        &text,
+                        vec![
+                            ("address", Json::Str(shown)),
+                            ("answered", Json::Bool(false)),
+                        ],
+                    );
+                }
+                return;
+            }
+        }
+        let text = if self.probes.is_empty() {
+            format!("still running after --settle {} s", self.o.settle_text)
+        } else {
+            format!(
+                "still running after --settle {} s, and every --listen socket answers a connect",
+                self.o.settle_text
+            )
+        };
+        self.out.event(
+            Some(self.main),
+            "settled",
+            &text,
+            vec![("sockets", Json::Num(self.probes.len() as i64))],
+        );
+        self.ready(self.main);
     }
 
     // ---- children ----
 
     fn reap(&mut self) {
+        let mut waited = Vec::new();
         while let Some(w) = process::wait_any(-1) {
+            waited.push(w);
+        }
+        if waited.iter().any(|w| matches!(w, Waited::Ended(..))) {
+            // What an exited process sent is queued by now: read it before its exit
+            // decides anything.
+            self.read_notify();
+            self.read_pipe();
+        }
+        for w in waited {
             match w {
                 Waited::Ended(pid, exit) => self.on_exit(pid, exit),
                 Waited::Stopped(pid, sig) => self.on_stop(pid, sig),
@@ -573,6 +752,9 @@ impl Supervisor {
                 Protocol::Upstart => "stopping itself with SIGSTOP".to_owned(),
                 Protocol::Fd => format!("a newline on fd {}", self.pipe_fd),
                 Protocol::Forking => "a PID file naming a running process".to_owned(),
+                Protocol::Simple | Protocol::Exec => {
+                    format!("running for --settle {} s", self.o.settle_text)
+                }
             };
             self.not_ready(format!(
                 "not ready: pid {pid} {exit} after {ms} ms, without {missing}"
@@ -598,6 +780,7 @@ impl Supervisor {
             self.main_polled && !process::exists(self.main)
         };
         if gone {
+            self.read_notify();
             // It may have become our child meanwhile (its parent died): then the status
             // can be had.
             let exit = match process::wait_any(self.main) {
@@ -709,7 +892,7 @@ impl Supervisor {
             return;
         };
         let shown = path.display().to_string();
-        let text = match std::fs::read_to_string(&path) {
+        let text = match read_pidfile(&path) {
             Ok(t) => t,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 if !self.pidfile_missing_warned {
@@ -723,10 +906,13 @@ impl Supervisor {
             }
             Err(e) => {
                 self.pidfile_wait = false;
-                self.not_ready(format!(
-                    "not ready: cannot read PID file {shown}: {}",
-                    process::error_text(&e)
-                ));
+                let why = match e.raw_os_error() {
+                    Some(libc::ELOOP) => "it is a symbolic link (readyd opens PID files with \
+                                          O_NOFOLLOW: write the file itself there)"
+                        .to_owned(),
+                    _ => process::error_text(&e),
+                };
+                self.not_ready(format!("not ready: cannot read PID file {shown}: {why}"));
                 return;
             }
         };
@@ -747,19 +933,36 @@ impl Supervisor {
             &format!("read from PID file {shown}"),
             vec![("path", Json::Str(&shown))],
         );
-        if !process::exists(pid) {
-            self.not_ready(format!(
-                "not ready: PID file {shown} names pid {pid}, which is not running"
-            ));
+        match self.unsuitable_main(pid) {
+            Some(why) => self.not_ready(format!(
+                "not ready: PID file {shown} names pid {pid}, which is {why}: refused"
+            )),
+            None => {
+                self.set_main(pid);
+                self.ready(pid);
+            }
+        }
+    }
+
+    /// Why `pid` cannot be the main process, as systemd judges it: never the supervisor
+    /// itself or pid 1, never a process that is gone, and (readyd having no cgroup) never
+    /// one that does not descend from the process it started or from readyd.
+    fn unsuitable_main(&self, pid: libc::pid_t) -> Option<String> {
+        if pid == self.me {
+            Some("readyd's own pid (systemd refuses its own pid as a main pid)".into())
+        } else if pid == 1 {
+            Some("pid 1, the init process (systemd refuses it as a main pid)".into())
+        } else if !process::exists(pid) {
+            Some("not running".into())
         } else if !process::descends_from(pid, &[self.child, self.me]) {
-            self.not_ready(format!(
-                "not ready: PID file {shown} names pid {pid}, which pid {} did not start: a \
-                 supervisor cannot trust it",
+            Some(format!(
+                "neither pid {} nor one of its descendants (systemd takes a main pid from \
+                 outside the service only in a message from root or a PID file owned by \
+                 its own uid; readyd never does)",
                 self.child
-            ));
+            ))
         } else {
-            self.set_main(pid);
-            self.ready(pid);
+            None
         }
     }
 
@@ -849,11 +1052,39 @@ impl Supervisor {
             return;
         }
 
+        if let Some(why) = self.unauthorized(m.pid) {
+            self.out
+                .message(m.pid, &fields, nfds, &format!("dropped: {why}"));
+            if !self.warned_senders.contains(&m.pid) {
+                self.warned_senders.push(m.pid);
+                self.out.warning(&format!(
+                    "message from pid {}, not the main pid {}: dropped, as systemd drops it \
+                     under NotifyAccess={} ({why}); send it from the main process, send \
+                     MAINPID= from it first, or test with --notify-access all",
+                    m.pid,
+                    self.main,
+                    self.access.name()
+                ));
+            }
+            // Its fds are closed with it.
+            return;
+        }
+        self.check_ids(&m);
+
         let mut note = String::new();
+        let mut keep = 0;
         if has("FDSTORE", "1") && nfds > 0 {
             let name = value("FDNAME").unwrap_or_else(|| "stored".into());
-            let count = self.store.len() + nfds;
-            note = format!("kept in the fd store as '{name}', {count} in all");
+            keep = nfds.min(self.o.fdstore_max.saturating_sub(self.store.len()));
+            let count = self.store.len() + keep;
+            note = if keep == nfds {
+                format!("kept in the fd store as '{name}', {count} in all")
+            } else {
+                format!(
+                    "{keep} kept in the fd store as '{name}', {} closed, {count} in all",
+                    nfds - keep
+                )
+            };
         } else if has("FDSTOREREMOVE", "1") {
             let name = value("FDNAME").unwrap_or_default();
             let before = self.store.len();
@@ -877,19 +1108,19 @@ impl Supervisor {
                 quote_bytes(line.as_bytes())
             ));
         }
-        if m.pid != self.main && !self.warned_senders.contains(&m.pid) {
-            self.warned_senders.push(m.pid);
-            self.out.warning(&format!(
-                "message from pid {}, not the main pid {}: systemd's default \
-                 (NotifyAccess=main) ignores it; send it from the main process, or with \
-                 MAINPID= first",
-                m.pid, self.main
-            ));
-        }
         if has("FDSTORE", "1") && nfds > 0 {
             let name = value("FDNAME").unwrap_or_else(|| "stored".into());
+            if keep < nfds {
+                self.out.warning(&format!(
+                    "the fd store holds at most --fdstore-max {} fd(s) (systemd's \
+                     FileDescriptorStoreMax=, 0 unless the unit sets it): {} fd(s) closed",
+                    self.o.fdstore_max,
+                    nfds - keep
+                ));
+            }
+            // The rest are closed as they are dropped.
             self.store
-                .extend(m.fds.into_iter().map(|fd| (fd, name.clone())));
+                .extend(m.fds.into_iter().take(keep).map(|fd| (fd, name.clone())));
         } else if nfds > 0 {
             self.out.warning(&format!(
                 "{nfds} fd(s) came without FDSTORE=1 (or BARRIER=1): closed"
@@ -922,34 +1153,78 @@ impl Supervisor {
         if let Some(v) = value("MAINPID") {
             self.on_mainpid(&v);
         }
-        if has("READY", "1") && self.verdict.is_none() {
+        // Only Type=notify is judged by READY=1 (systemd notes it under the other types).
+        if has("READY", "1") && self.verdict.is_none() && self.o.protocol == Protocol::Systemd {
             self.ready(self.main);
         }
+    }
+
+    /// Why a message from `pid` does not count under --notify-access, or None when it
+    /// does. Under exec the process readyd started counts while it is the control process
+    /// of the forking protocol (systemd's start process of a Type=forking service).
+    fn unauthorized(&self, pid: libc::pid_t) -> Option<String> {
+        // Under the forking protocol the main pid is known from the PID file only.
+        let main =
+            pid == self.main && (self.o.protocol != Protocol::Forking || self.main != self.child);
+        match self.access {
+            NotifyAccess::All => None,
+            NotifyAccess::Main if main => None,
+            NotifyAccess::Exec if main => None,
+            NotifyAccess::Exec
+                if self.o.protocol == Protocol::Forking
+                    && pid == self.child
+                    && self.verdict.is_none() =>
+            {
+                None
+            }
+            NotifyAccess::Main => Some(format!("only the main pid {} counts", self.main)),
+            NotifyAccess::Exec => Some(format!(
+                "only the main pid {} and the started process while it runs count",
+                self.main
+            )),
+        }
+    }
+
+    /// Warns (once per uid/gid pair) when a message comes with other credentials than the
+    /// daemon started with: it changed its uid or gid before it notified. The notify
+    /// socket accepts it, as systemd's does.
+    fn check_ids(&mut self, m: &Message) {
+        let Some(ids) = m.uid_gid else {
+            return;
+        };
+        if ids == self.start_ids || self.warned_ids.contains(&ids) {
+            return;
+        }
+        self.warned_ids.push(ids);
+        self.out.warning(&format!(
+            "pid {} sent as uid {} gid {}, not as the daemon started (uid {} gid {}): it \
+             changed its credentials before notifying. The notify socket accepts it, as \
+             systemd's does; keep NOTIFY_SOCKET reachable after dropping privileges (no \
+             chroot or private /run in between)",
+            m.pid, ids.0, ids.1, self.start_ids.0, self.start_ids.1
+        ));
     }
 
     fn on_mainpid(&mut self, value: &str) {
         let pid = match value.parse::<libc::pid_t>() {
             Ok(p) if p > 0 => p,
             _ => {
-                self.out
-                    .warning(&format!("MAINPID={value} is not a pid: ignored"));
+                self.out.warning(&format!(
+                    "MAINPID={} is not a pid: ignored",
+                    quote_bytes(value.as_bytes())
+                ));
                 return;
             }
         };
         if pid == self.main {
             return;
         }
-        if !process::exists(pid) {
-            self.out
-                .warning(&format!("MAINPID={pid}: no such process; ignored"));
-        } else if !process::descends_from(pid, &[self.child, self.me]) {
-            self.out.warning(&format!(
-                "MAINPID={pid} is neither pid {} nor one of its descendants: ignored, the main \
-                 pid stays {}",
-                self.child, self.main
-            ));
-        } else {
-            self.set_main(pid);
+        match self.unsuitable_main(pid) {
+            Some(why) => self.out.warning(&format!(
+                "MAINPID={pid} is {why}: ignored, the main pid stays {}",
+                self.main
+            )),
+            None => self.set_main(pid),
         }
     }
 
@@ -984,36 +1259,87 @@ impl Supervisor {
                 ],
             );
         }
-        match &self.verdict {
+        let status = match &self.verdict {
             Some(Verdict::NotReady(reason)) => {
-                eprintln!("readyd run: {reason}");
+                eprintln!("readyd run: {}", escape_controls(reason));
                 1
             }
-            Some(Verdict::Ready { mainpid, .. }) => {
-                if self.o.until == Until::Ready {
-                    return 0;
+            Some(Verdict::Ready { mainpid, .. }) => match (self.fatal, self.main_exit) {
+                (Some(sig), _) => {
+                    eprintln!(
+                        "readyd run: ended by {}: the daemon was stopped",
+                        signal_name(sig)
+                    );
+                    1
                 }
-                match self.main_exit {
-                    Some(Exit::Code(0)) => 0,
-                    Some(exit) => {
-                        eprintln!(
-                            "readyd run: the daemon became ready, then pid {} {exit}",
-                            self.main
-                        );
-                        1
-                    }
-                    None => {
-                        eprintln!("readyd run: pid {mainpid} did not exit");
-                        1
-                    }
+                _ if self.o.until == Until::Ready => 0,
+                (None, Some(Exit::Code(0))) => 0,
+                (None, Some(exit)) => {
+                    eprintln!(
+                        "readyd run: the daemon became ready, then pid {} {exit}",
+                        self.main
+                    );
+                    1
                 }
-            }
+                (None, None) => {
+                    eprintln!("readyd run: pid {mainpid} did not exit");
+                    1
+                }
+            },
             None => {
                 eprintln!("readyd run: ended without a verdict");
                 1
             }
+        };
+        match self.out.warnings() {
+            (n, Some(first)) if self.o.strict && n > 0 && status == 0 => {
+                eprintln!("readyd run: {n} warning(s) under --strict, the first: {first}");
+                1
+            }
+            _ => status,
         }
     }
+}
+
+/// A PID file's text, read as a supervisor must: the last component not followed if it
+/// is a symbolic link (ELOOP), never blocking (a FIFO), a regular file only, and at most
+/// PIDFILE_MAX bytes of it.
+fn read_pidfile(path: &Path) -> io::Result<String> {
+    use std::io::Read;
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC | libc::O_NOCTTY)
+        .open(path)?;
+    let kind = file.metadata()?.file_type();
+    if !kind.is_file() {
+        let what = if kind.is_fifo() {
+            "a FIFO"
+        } else if kind.is_socket() {
+            "a socket"
+        } else if kind.is_char_device() || kind.is_block_device() {
+            "a device"
+        } else if kind.is_dir() {
+            "a directory"
+        } else {
+            "something else"
+        };
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("it is {what}, not a regular file"),
+        ));
+    }
+    let mut bytes = Vec::new();
+    (&mut file)
+        .take(PIDFILE_MAX as u64 + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() > PIDFILE_MAX {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("it holds more than {PIDFILE_MAX} bytes, which is no PID file"),
+        ));
+    }
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 fn exit_json(exit: Exit) -> Vec<(&'static str, Json<'static>)> {

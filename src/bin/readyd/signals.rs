@@ -1,10 +1,32 @@
-//! The signals `readyd run` reacts to (SIGCHLD, SIGINT, SIGTERM), blocked and read from a
-//! signalfd, so that the one poll loop sees them like any other event.
+//! The signals `readyd run` reacts to, blocked and read from a signalfd, so that the one
+//! poll loop sees them like any other event: SIGCHLD; SIGINT and SIGTERM (passed on, then
+//! the run ends); SIGHUP, SIGUSR1 and SIGUSR2 (passed on to the daemon); and every other
+//! signal whose default action would end readyd without its clean-up (the daemon stopped,
+//! the notify socket's directory and the --listen socket files removed).
+//!
+//! SIGPIPE is not among them: it stays ignored (as Rust's runtime set it), so that a
+//! reader of the timeline going away never ends the supervision.
 
 use std::io;
 use std::mem::{size_of, zeroed};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::ptr;
+
+/// Passed on to the daemon, which goes on running.
+pub const FORWARDED: [i32; 3] = [libc::SIGHUP, libc::SIGUSR1, libc::SIGUSR2];
+
+/// Would end readyd with no clean-up: the daemon is stopped and the run ends.
+pub const FATAL: [i32; 9] = [
+    libc::SIGALRM,
+    libc::SIGQUIT,
+    libc::SIGVTALRM,
+    libc::SIGPROF,
+    libc::SIGXCPU,
+    libc::SIGXFSZ,
+    libc::SIGIO,
+    libc::SIGPWR,
+    libc::SIGSTKFLT,
+];
 
 pub struct Signals {
     fd: OwnedFd,
@@ -21,7 +43,11 @@ impl Signals {
         // SAFETY: valid sigset pointers; the calls cannot fail with valid signals.
         unsafe {
             libc::sigemptyset(&mut set);
-            for sig in [libc::SIGCHLD, libc::SIGINT, libc::SIGTERM] {
+            for sig in [libc::SIGCHLD, libc::SIGINT, libc::SIGTERM]
+                .into_iter()
+                .chain(FORWARDED)
+                .chain(FATAL)
+            {
                 libc::sigaddset(&mut set, sig);
             }
             libc::sigprocmask(libc::SIG_BLOCK, &set, &mut old_mask);

@@ -29,14 +29,42 @@ pub struct Listener {
     pub name: String,
     /// The bound address as shown to the user (with the real port when 0 was asked for).
     pub shown: String,
-    /// A socket file this run created, removed at the end.
-    pub path: Option<PathBuf>,
+    /// The bound address, for a connect that checks it answers.
+    pub bound: ListenAddr,
+    /// A socket file this run created: kept until readyd exits (the daemon's clients
+    /// find the socket there), then removed.
+    pub path: Option<SocketFile>,
 }
 
-impl Drop for Listener {
+/// A socket file this run created; removed when dropped.
+pub struct SocketFile(PathBuf);
+
+impl Drop for SocketFile {
     fn drop(&mut self) {
-        if let Some(p) = &self.path {
-            let _ = std::fs::remove_file(p);
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// Connects to a --listen address and closes the connection at once: Ok when something
+/// still listens there (the kernel completes a connect to a listening socket on its
+/// owner's behalf), else why not.
+pub fn probe(addr: &ListenAddr) -> io::Result<()> {
+    const WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+    match addr {
+        ListenAddr::Inet(a) => {
+            let mut a = *a;
+            if a.ip().is_unspecified() {
+                a.set_ip(match a {
+                    std::net::SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+                    std::net::SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+                });
+            }
+            std::net::TcpStream::connect_timeout(&a, WAIT).map(drop)
+        }
+        ListenAddr::Path(p) => std::os::unix::net::UnixStream::connect(p).map(drop),
+        ListenAddr::Abstract(name) => {
+            let a = UnixAddr::from_abstract_name(name)?;
+            std::os::unix::net::UnixStream::connect_addr(&a).map(drop)
         }
     }
 }
@@ -53,42 +81,47 @@ fn listen_one(spec: &Listen) -> Result<Listener, String> {
             crate::process::error_text(&e)
         )
     };
-    let (fd, shown, path): (OwnedFd, String, Option<PathBuf>) = match &spec.addr {
-        ListenAddr::Inet(a) => {
-            let l = std::net::TcpListener::bind(a).map_err(|e| cannot(&a.to_string(), e))?;
-            let shown = l
-                .local_addr()
-                .map_or_else(|_| a.to_string(), |b| b.to_string());
-            (l.into(), shown, None)
-        }
-        ListenAddr::Path(p) => {
-            // A socket file left by an earlier run is replaced; anything else is not ours
-            // to remove.
-            if let Ok(m) = std::fs::symlink_metadata(p) {
-                if m.file_type().is_socket() {
-                    let _ = std::fs::remove_file(p);
-                } else {
-                    return Err(format!(
-                        "cannot listen on {}: the path exists and is not a socket",
-                        p.display()
-                    ));
-                }
+    let (fd, shown, bound, path): (OwnedFd, String, ListenAddr, Option<SocketFile>) =
+        match &spec.addr {
+            ListenAddr::Inet(a) => {
+                let l = std::net::TcpListener::bind(a).map_err(|e| cannot(&a.to_string(), e))?;
+                let b = l.local_addr().unwrap_or(*a);
+                (l.into(), b.to_string(), ListenAddr::Inet(b), None)
             }
-            let l = UnixListener::bind(p).map_err(|e| cannot(&p.display().to_string(), e))?;
-            (l.into(), p.display().to_string(), Some(p.clone()))
-        }
-        ListenAddr::Abstract(name) => {
-            let shown = format!("@{}", String::from_utf8_lossy(name));
-            let l = UnixAddr::from_abstract_name(name)
-                .and_then(|a| UnixListener::bind_addr(&a))
-                .map_err(|e| cannot(&shown, e))?;
-            (l.into(), shown, None)
-        }
-    };
+            ListenAddr::Path(p) => {
+                // A socket file left by an earlier run is replaced; anything else is not ours
+                // to remove.
+                if let Ok(m) = std::fs::symlink_metadata(p) {
+                    if m.file_type().is_socket() {
+                        let _ = std::fs::remove_file(p);
+                    } else {
+                        return Err(format!(
+                            "cannot listen on {}: the path exists and is not a socket",
+                            p.display()
+                        ));
+                    }
+                }
+                let l = UnixListener::bind(p).map_err(|e| cannot(&p.display().to_string(), e))?;
+                (
+                    l.into(),
+                    p.display().to_string(),
+                    spec.addr.clone(),
+                    Some(SocketFile(p.clone())),
+                )
+            }
+            ListenAddr::Abstract(name) => {
+                let shown = format!("@{}", String::from_utf8_lossy(name));
+                let l = UnixAddr::from_abstract_name(name)
+                    .and_then(|a| UnixListener::bind_addr(&a))
+                    .map_err(|e| cannot(&shown, e))?;
+                (l.into(), shown, spec.addr.clone(), None)
+            }
+        };
     Ok(Listener {
         fd,
         name: spec.name.clone(),
         shown,
+        bound,
         path,
     })
 }
@@ -414,12 +447,53 @@ unsafe fn exec_child(s: &ChildSetup) -> ! {
                 fail(error_pipe);
             }
         }
+        // Only the fds placed above reach the daemon: whatever else readyd inherited
+        // (fds its own parent leaked) is closed at the execve, as a service manager does.
+        // The parked copies and the error pipe are close-on-exec already.
+        close_on_exec_from(first_free);
 
         // Signals readyd blocks (to read them from a signalfd) are unblocked for the
         // daemon.
         libc::sigprocmask(libc::SIG_SETMASK, &s.mask, ptr::null_mut());
         libc::execve(s.path, s.argv, s.envp);
         fail(error_pipe)
+    }
+}
+
+/// Marks every fd from `first` up as close-on-exec: close_range(CLOSE_RANGE_CLOEXEC)
+/// (Linux 5.11), else fcntl on each fd below the fd limit.
+///
+/// # Safety
+/// Only in the forked child: async-signal-safe calls only.
+unsafe fn close_on_exec_from(first: libc::c_int) {
+    const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
+    // SAFETY: close_range, getrlimit and fcntl are async-signal-safe system calls; the
+    // rlimit is a local out-parameter.
+    unsafe {
+        if libc::syscall(
+            libc::SYS_close_range,
+            first as libc::c_uint,
+            libc::c_uint::MAX,
+            CLOSE_RANGE_CLOEXEC,
+        ) == 0
+        {
+            return;
+        }
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        let top = if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 {
+            limit.rlim_cur.min(1 << 20) as libc::c_int
+        } else {
+            1024
+        };
+        for fd in first..top {
+            let flags = libc::fcntl(fd, libc::F_GETFD);
+            if flags >= 0 && flags & libc::FD_CLOEXEC == 0 {
+                libc::fcntl(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC);
+            }
+        }
     }
 }
 
