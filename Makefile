@@ -63,16 +63,28 @@ $(STATIC): $(RUST_SRC)
 # Full RELRO (-z now) as libsystemd.so.0 has it: the library that replaces it in sshd must
 # not leave a writable GOT behind. It costs start-up time (every import is bound at load);
 # see the README's Performance section. No crt files: the library has no constructors.
+# -Bsymbolic-functions binds the library's calls to its own functions at link time (never
+# -Bsymbolic: data must stay interposable). SHARED_LDFLAGS is also what `make bench` builds
+# its minimal C notifier with, so that the two are compared on the same terms.
+SHARED_LDFLAGS := -shared -nostartfiles -Wl,--gc-sections -Wl,-z,defs -Wl,-z,relro -Wl,-z,now \
+  -Wl,-Bsymbolic-functions -Wl,-z,noseparate-code -Wl,--as-needed -Wl,--strip-all
 link_shared = @mkdir -p $(@D) && \
-  $(CC) -shared -nostartfiles -o $@ -Wl,--whole-archive $(STATIC) -Wl,--no-whole-archive \
-    -Wl,--version-script=$(1) -Wl,-soname,$(2) -Wl,--gc-sections -Wl,-z,defs \
-    -Wl,-z,relro -Wl,-z,now -Wl,-z,noseparate-code -Wl,--as-needed -Wl,--strip-all
+  $(CC) $(SHARED_LDFLAGS) -o $@ -Wl,--whole-archive $(STATIC_NOUNWIND) -Wl,--no-whole-archive \
+    -Wl,--version-script=$(1) -Wl,-soname,$(2)
 
-$(SHARED): $(STATIC) include/readyd.map
+# The archive the .so files are linked from: libreadyd.a without unwind tables. Nothing
+# unwinds through readyd (panic=abort), and core's tables alone are 3 KiB of the .so.
+# The installed libreadyd.a keeps them. (A cross build sets OBJCOPY to its own objcopy.)
+OBJCOPY    ?= objcopy
+STATIC_NOUNWIND := target/lib/release/libreadyd-nounwind.a
+$(STATIC_NOUNWIND): $(STATIC)
+	$(OBJCOPY) --remove-section=.eh_frame $< $@
+
+$(SHARED): $(STATIC_NOUNWIND) include/readyd.map
 	$(call link_shared,include/readyd.map,libreadyd.so.$(SOVERSION))
 
 # The binary drop-in for libsystemd.so.0: the same code under libsystemd's version nodes.
-$(COMPAT): $(STATIC) include/libsystemd.map
+$(COMPAT): $(STATIC_NOUNWIND) include/libsystemd.map
 	$(call link_shared,include/libsystemd.map,libsystemd.so.0)
 
 $(BUILD)/libreadyd.so.$(SOVERSION): $(SHARED)
