@@ -16,6 +16,7 @@ use core::sync::atomic::{AtomicI32, Ordering};
 use crate::env;
 use crate::errno::{self, Errno, Result};
 use crate::readiness;
+use crate::sys;
 
 /// `readyd_daemonize()` flag: do nothing when a supervisor tracks the process.
 pub const AUTO: u32 = 1;
@@ -141,7 +142,7 @@ fn write_pidfile(path: &CStr) -> Result<c_int> {
     template[bytes.len()..bytes.len() + suffix.len()].copy_from_slice(suffix);
     let tmp = template.as_mut_ptr().cast::<c_char>();
     // SAFETY: a writable, NUL-terminated template ending in XXXXXX.
-    let fd = errno::check(unsafe { libc::mkostemp(tmp, libc::O_CLOEXEC) })?;
+    let fd = errno::check(unsafe { sys::mkostemp(tmp, libc::O_CLOEXEC) })?;
     let mut digits = [0u8; 20];
     let pid = readiness::decimal(&mut digits, getpid() as u64);
     // SAFETY: valid fd, template and path.

@@ -8,6 +8,7 @@ use core::ptr;
 use crate::env;
 use crate::errno::{self, Errno, Result};
 use crate::pidfd;
+use crate::sys;
 
 /// The first fd passed by the service manager.
 pub const LISTEN_FDS_START: c_int = 3;
@@ -124,8 +125,8 @@ unsafe fn free_names(names: *mut *mut c_char) {
 /// `n` names as a NULL-terminated, malloc'ed array, taken from `LISTEN_FDNAMES` when it
 /// is set (it must then hold exactly `n`), or `"unknown"` for each fd.
 fn names_array(n: usize, fdnames: Option<&[u8]>) -> Result<*mut *mut c_char> {
-    // SAFETY: calloc with an overflow-checked count; NULL handled.
-    let array = unsafe { libc::calloc(n + 1, size_of::<*mut c_char>()) }.cast::<*mut c_char>();
+    // calloc with an overflow-checked count; NULL handled.
+    let array = sys::calloc(n + 1, size_of::<*mut c_char>()).cast::<*mut c_char>();
     if array.is_null() {
         return Err(Errno(libc::ENOMEM));
     }

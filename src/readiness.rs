@@ -9,6 +9,7 @@ use crate::daemonize;
 use crate::env;
 use crate::errno::{self, Errno, Result};
 use crate::notify;
+use crate::sys;
 use crate::upstart;
 
 /// `READYD_NOTIFY_FD=N`: the fd an s6 run script or dinit's `pipevar:` names.
@@ -63,11 +64,11 @@ pub fn write_all(fd: c_int, parts: &[&[u8]]) -> Result<()> {
     };
     // SAFETY: valid sigset pointers; these calls cannot fail with valid arguments.
     let was_pending = unsafe {
-        libc::sigemptyset(&mut pipe_only);
-        libc::sigaddset(&mut pipe_only, libc::SIGPIPE);
+        sys::sigemptyset(&mut pipe_only);
+        sys::sigaddset(&mut pipe_only, libc::SIGPIPE);
         libc::sigpending(&mut pending);
-        libc::pthread_sigmask(libc::SIG_BLOCK, &pipe_only, &mut old);
-        libc::sigismember(&pending, libc::SIGPIPE) == 1
+        sys::pthread_sigmask(libc::SIG_BLOCK, &pipe_only, &mut old);
+        sys::sigismember(&pending, libc::SIGPIPE) == 1
     };
     let total: usize = parts.iter().map(|p| p.len()).sum();
     let mut done = 0;
@@ -109,7 +110,7 @@ pub fn write_all(fd: c_int, parts: &[&[u8]]) -> Result<()> {
         unsafe { libc::sigtimedwait(&pipe_only, ptr::null_mut(), &zero) };
     }
     // SAFETY: restores the mask saved above.
-    unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &old, ptr::null_mut()) };
+    unsafe { sys::pthread_sigmask(libc::SIG_SETMASK, &old, ptr::null_mut()) };
     result
 }
 
@@ -206,7 +207,7 @@ pub fn monotonic_usec() -> Result<u64> {
     // SAFETY: timespec is plain data; clock_gettime writes it.
     let mut ts: libc::timespec = unsafe { core::mem::zeroed() };
     // SAFETY: a valid out-pointer.
-    errno::check(unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) })?;
+    errno::check(unsafe { sys::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) })?;
     Ok((ts.tv_sec as u64) * 1_000_000 + (ts.tv_nsec as u64) / 1000)
 }
 

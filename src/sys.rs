@@ -1,0 +1,542 @@
+//! Small libc functions written here instead of imported.
+//!
+//! Every function a shared library imports is bound when a program that links it starts
+//! (full RELRO: `-z now`), about 760 instructions each on glibc. The functions here are
+//! trivial enough that writing them costs less than that: bit operations on a `sigset_t`,
+//! calls that are one system call (through `libc::syscall`, which the library imports
+//! anyway), and the few parsers and allocators that are a dozen lines over functions we
+//! import already. They keep libc's signatures and its errno convention, so a call site
+//! changes only its `libc::` prefix. Types are the libc crate's for the target: the same
+//! code is right on 32- and 64-bit, glibc and musl.
+//!
+//! libc's `strlen`, `memcpy` and friends stay libc's: they are vectorised, and a byte loop
+//! costs far more per call than one import does at load.
+
+use core::ffi::{c_char, c_int, c_long, c_ulong, c_void};
+use core::mem::size_of;
+
+/// The size of the kernel's signal set (64 signals on every Linux target we build for):
+/// what the `rt_sig*` system calls want as their last argument. libc's `sigset_t` is
+/// larger (room for future signals) and starts with the kernel's set.
+const KERNEL_SIGSET_BYTES: usize = 8;
+
+/// Sets the calling thread's errno.
+fn set_errno(e: c_int) {
+    // SAFETY: __errno_location() always returns a valid pointer to this thread's errno.
+    unsafe { *libc::__errno_location() = e };
+}
+
+/// The words of a signal set: signal `n` is bit `(n - 1) % BITS` of word `(n - 1) / BITS`,
+/// on every target (the kernel's layout, which libc's `sigset_t` shares).
+fn sigset_words(set: &mut libc::sigset_t) -> &mut [c_ulong] {
+    let len = size_of::<libc::sigset_t>() / size_of::<c_ulong>();
+    // SAFETY: sigset_t is an array of unsigned longs on Linux (glibc and musl), aligned
+    // as one; len words fit in it.
+    unsafe { core::slice::from_raw_parts_mut((set as *mut libc::sigset_t).cast::<c_ulong>(), len) }
+}
+
+/// The word index and the bit of signal `sig` in a signal set, or None for a number that
+/// is not a signal.
+fn sigbit(sig: c_int) -> Option<(usize, c_ulong)> {
+    let n = usize::try_from(sig).ok()?.checked_sub(1)?;
+    let bits = usize::try_from(c_ulong::BITS).ok()?;
+    if n >= KERNEL_SIGSET_BYTES * 8 {
+        return None;
+    }
+    Some((n / bits, 1 << (n % bits)))
+}
+
+/// `sigemptyset(3)`.
+pub fn sigemptyset(set: &mut libc::sigset_t) -> c_int {
+    sigset_words(set).fill(0);
+    0
+}
+
+/// `sigaddset(3)`: -1 and `EINVAL` for a number that is not a signal.
+pub fn sigaddset(set: &mut libc::sigset_t, sig: c_int) -> c_int {
+    match sigbit(sig) {
+        Some((word, bit)) => {
+            sigset_words(set)[word] |= bit;
+            0
+        }
+        None => {
+            set_errno(libc::EINVAL);
+            -1
+        }
+    }
+}
+
+/// `sigismember(3)`: 1 or 0, or -1 and `EINVAL` for a number that is not a signal.
+pub fn sigismember(set: &libc::sigset_t, sig: c_int) -> c_int {
+    let mut copy = *set;
+    match sigbit(sig) {
+        Some((word, bit)) => c_int::from(sigset_words(&mut copy)[word] & bit != 0),
+        None => {
+            set_errno(libc::EINVAL);
+            -1
+        }
+    }
+}
+
+/// `pthread_sigmask(3)`: the calling thread's signal mask (`rt_sigprocmask(2)`). Returns
+/// 0 or an errno value, as pthread_sigmask does (and leaves errno alone then).
+///
+/// # Safety
+/// `set` and `old` must each be NULL or point to a valid `sigset_t`.
+pub unsafe fn pthread_sigmask(
+    how: c_int,
+    set: *const libc::sigset_t,
+    old: *mut libc::sigset_t,
+) -> c_int {
+    // SAFETY: set and old are NULL or valid signal sets (the caller's contract, as for
+    // pthread_sigmask); the kernel reads and writes KERNEL_SIGSET_BYTES of them.
+    let r = unsafe { libc::syscall(libc::SYS_rt_sigprocmask, how, set, old, KERNEL_SIGSET_BYTES) };
+    if r == 0 {
+        0
+    } else {
+        // SAFETY: as in set_errno.
+        unsafe { *libc::__errno_location() }
+    }
+}
+
+/// `raise(3)`: sends `sig` to the calling thread (`tgkill(2)`).
+pub fn raise(sig: c_int) -> c_int {
+    // SAFETY: getpid and gettid have no preconditions; tgkill signals this thread.
+    let r = unsafe {
+        let tid = libc::syscall(libc::SYS_gettid);
+        libc::syscall(libc::SYS_tgkill, libc::getpid(), tid, sig)
+    };
+    if r == 0 { 0 } else { -1 }
+}
+
+/// `abort(3)` for the panic handler: SIGABRT to the calling thread, and if that returns
+/// (the signal is caught or blocked), `_exit(127)`.
+#[cfg(all(panic = "abort", not(test), not(feature = "std")))]
+pub fn abort() -> ! {
+    raise(libc::SIGABRT);
+    // SAFETY: _exit has no preconditions and never returns.
+    unsafe { libc::_exit(127) }
+}
+
+/// `clock_gettime(2)`.
+///
+/// # Safety
+/// `ts` must be valid for a write of a `timespec`.
+pub unsafe fn clock_gettime(clock: libc::clockid_t, ts: *mut libc::timespec) -> c_int {
+    // SAFETY: the caller's contract; the libc crate's timespec is the one the target's
+    // clock_gettime system call fills.
+    let r = unsafe { libc::syscall(libc::SYS_clock_gettime, clock, ts) };
+    if r == 0 { 0 } else { -1 }
+}
+
+/// `calloc(3)`: `malloc` and zeroes; NULL and `ENOMEM` when the size overflows.
+pub fn calloc(n: usize, size: usize) -> *mut c_void {
+    let Some(bytes) = n.checked_mul(size) else {
+        set_errno(libc::ENOMEM);
+        return core::ptr::null_mut();
+    };
+    // SAFETY: malloc of a checked size; NULL handled. (black_box: LLVM would turn malloc
+    // and the zeroing back into a call to calloc.)
+    let p = core::hint::black_box(unsafe { libc::malloc(bytes) });
+    if !p.is_null() {
+        // SAFETY: p holds `bytes` writable bytes.
+        unsafe { core::ptr::write_bytes(p.cast::<u8>(), 0, bytes) };
+    }
+    p
+}
+
+/// `mkostemp(3)`: replaces the template's final `XXXXXX` with random letters and digits
+/// and creates that file (mode 0600, `O_EXCL`, plus `flags`), trying new names while the
+/// name exists. -1 and `EINVAL` when the template does not end in `XXXXXX`.
+///
+/// # Safety
+/// `template` must be a writable, NUL-terminated string.
+pub unsafe fn mkostemp(template: *mut c_char, flags: c_int) -> c_int {
+    const LETTERS: &[u8; 62] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    // SAFETY: the caller's contract.
+    let len = unsafe { core::ffi::CStr::from_ptr(template) }.count_bytes();
+    if len < 6 {
+        set_errno(libc::EINVAL);
+        return -1;
+    }
+    // SAFETY: the last six bytes before the NUL, inside the caller's string.
+    let x = unsafe { core::slice::from_raw_parts_mut(template.add(len - 6).cast::<u8>(), 6) };
+    if x != b"XXXXXX" {
+        set_errno(libc::EINVAL);
+        return -1;
+    }
+    let mut counter: u64 = 0;
+    for _ in 0..100 {
+        let mut random = [0u8; 6];
+        // SAFETY: getrandom writes at most 6 bytes into `random`.
+        let got = unsafe {
+            libc::syscall(
+                libc::SYS_getrandom,
+                random.as_mut_ptr(),
+                random.len(),
+                libc::GRND_NONBLOCK,
+            )
+        };
+        if got != 6 {
+            // No entropy yet (early boot) or no getrandom: a name from the pid and a
+            // counter; O_EXCL makes any collision a retry, never a shared file.
+            // SAFETY: getpid has no preconditions.
+            let pid = u64::from(unsafe { libc::getpid() }.unsigned_abs());
+            let mixed = (pid + counter)
+                .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+                .to_be_bytes();
+            random.copy_from_slice(&mixed[..6]);
+            counter += 1;
+        }
+        for (dst, r) in x.iter_mut().zip(random) {
+            *dst = LETTERS[usize::from(r) % LETTERS.len()];
+        }
+        let mode: libc::mode_t = 0o600;
+        // SAFETY: template is NUL-terminated (the caller's contract).
+        let fd = unsafe {
+            libc::open(
+                template,
+                flags | libc::O_RDWR | libc::O_CREAT | libc::O_EXCL,
+                mode,
+            )
+        };
+        // SAFETY: as in set_errno.
+        if fd >= 0 || unsafe { *libc::__errno_location() } != libc::EEXIST {
+            return fd;
+        }
+    }
+    set_errno(libc::EEXIST);
+    -1
+}
+
+/// What the strto* functions share: the magnitude of the number at `s` in `base`, whether
+/// it had a minus sign, whether it overflowed 64 bits, and where the scan stopped (at `s`
+/// itself when there was no number). C locale: the white space is isspace()'s.
+///
+/// # Safety
+/// `s` must be NUL-terminated.
+unsafe fn scan(s: *const c_char, base: c_int) -> (u64, bool, bool, *const c_char) {
+    // SAFETY: every read below stops at the NUL: a NUL is neither space, sign nor digit.
+    let at = |i: usize| unsafe { *s.add(i).cast::<u8>() };
+    let mut i = 0;
+    while matches!(at(i), b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r') {
+        i += 1;
+    }
+    let negative = at(i) == b'-';
+    if matches!(at(i), b'-' | b'+') {
+        i += 1;
+    }
+    let digit = |b: u8| match b {
+        b'0'..=b'9' => Some(u64::from(b - b'0')),
+        b'a'..=b'z' => Some(u64::from(b - b'a') + 10),
+        b'A'..=b'Z' => Some(u64::from(b - b'A') + 10),
+        _ => None,
+    };
+    let mut base = match u64::try_from(base) {
+        Ok(b) if b == 0 || (2..=36).contains(&b) => b,
+        _ => {
+            set_errno(libc::EINVAL);
+            return (0, false, false, s);
+        }
+    };
+    // A 0x prefix counts only when a hex digit follows it; "0x" alone is the number 0.
+    if (base == 0 || base == 16)
+        && at(i) == b'0'
+        && at(i + 1) | 0x20 == b'x'
+        && digit(at(i + 2)).is_some_and(|d| d < 16)
+    {
+        i += 2;
+        base = 16;
+    } else if base == 0 {
+        base = if at(i) == b'0' { 8 } else { 10 };
+    }
+    let (mut value, mut overflow, first) = (0u64, false, i);
+    while let Some(d) = digit(at(i)).filter(|&d| d < base) {
+        match value.checked_mul(base).and_then(|v| v.checked_add(d)) {
+            Some(v) => value = v,
+            None => overflow = true,
+        }
+        i += 1;
+    }
+    if i == first {
+        return (0, false, false, s);
+    }
+    // SAFETY: i is within the string (see above).
+    (value, negative, overflow, unsafe { s.add(i) })
+}
+
+/// Stores the end of the scan for the strto* functions.
+fn set_end(end: *mut *mut c_char, at: *const c_char) {
+    if !end.is_null() {
+        // SAFETY: a non-NULL end is a valid out-pointer (strto*'s contract).
+        unsafe { *end = at.cast_mut() };
+    }
+}
+
+/// `strtoull(3)` in the C locale.
+///
+/// # Safety
+/// `s` must be NUL-terminated, `end` NULL or valid for a write.
+pub unsafe fn strtoull(s: *const c_char, end: *mut *mut c_char, base: c_int) -> u64 {
+    // SAFETY: the caller's contract.
+    let (v, negative, overflow, stop) = unsafe { scan(s, base) };
+    set_end(end, stop);
+    if overflow {
+        set_errno(libc::ERANGE);
+        return u64::MAX;
+    }
+    if negative { v.wrapping_neg() } else { v }
+}
+
+/// `strtoul(3)` in the C locale.
+///
+/// # Safety
+/// As [`strtoull`].
+pub unsafe fn strtoul(s: *const c_char, end: *mut *mut c_char, base: c_int) -> c_ulong {
+    // SAFETY: the caller's contract.
+    let (v, negative, overflow, stop) = unsafe { scan(s, base) };
+    set_end(end, stop);
+    match c_ulong::try_from(v) {
+        Ok(v) if !overflow => {
+            if negative {
+                v.wrapping_neg()
+            } else {
+                v
+            }
+        }
+        _ => {
+            set_errno(libc::ERANGE);
+            c_ulong::MAX
+        }
+    }
+}
+
+/// `strtol(3)` in the C locale.
+///
+/// # Safety
+/// As [`strtoull`].
+pub unsafe fn strtol(s: *const c_char, end: *mut *mut c_char, base: c_int) -> c_long {
+    // SAFETY: the caller's contract.
+    let (v, negative, overflow, stop) = unsafe { scan(s, base) };
+    set_end(end, stop);
+    if negative {
+        // c_ulong is u64 on 64-bit targets and u32 on 32-bit ones.
+        #[allow(clippy::useless_conversion)]
+        let min = u64::from(c_long::MIN.unsigned_abs());
+        if !overflow && v == min {
+            return c_long::MIN;
+        }
+        match c_long::try_from(v) {
+            Ok(v) if !overflow => -v,
+            _ => {
+                set_errno(libc::ERANGE);
+                c_long::MIN
+            }
+        }
+    } else {
+        match c_long::try_from(v) {
+            Ok(v) if !overflow => v,
+            _ => {
+                set_errno(libc::ERANGE);
+                c_long::MAX
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::ffi::CStr;
+
+    /// The same input through ours and libc's: value, errno and end must match.
+    fn same<T: PartialEq + core::fmt::Debug>(
+        s: &CStr,
+        base: c_int,
+        ours: unsafe fn(*const c_char, *mut *mut c_char, c_int) -> T,
+        theirs: unsafe extern "C" fn(*const c_char, *mut *mut c_char, c_int) -> T,
+    ) {
+        let run = |f: &dyn Fn(*const c_char, *mut *mut c_char) -> T| {
+            let mut end = core::ptr::null_mut();
+            set_errno(0);
+            let v = f(s.as_ptr(), &mut end);
+            // SAFETY: reading this thread's errno.
+            let e = unsafe { *libc::__errno_location() };
+            // SAFETY: end points into s.
+            (v, e, unsafe { end.offset_from(s.as_ptr()) })
+        };
+        // SAFETY: s is NUL-terminated, end a valid out-pointer.
+        let a = run(&|p, e| unsafe { ours(p, e, base) });
+        // SAFETY: as above.
+        let b = run(&|p, e| unsafe { theirs(p, e, base) });
+        assert_eq!(a, b, "{s:?} in base {base}");
+    }
+
+    #[test]
+    fn strto_matches_libc() {
+        let cases: &[&CStr] = &[
+            c"0",
+            c"1",
+            c"-1",
+            c"+1",
+            c"-0",
+            c"  42",
+            c"\t\n\x0b\x0c\r 7",
+            c"",
+            c" ",
+            c"-",
+            c"+",
+            c"x",
+            c"0x",
+            c"0x1f",
+            c"0X1F",
+            c"0xg",
+            c"017",
+            c"08",
+            c"09",
+            c"0b101",
+            c"101",
+            c"12abc",
+            c"2147483647",
+            c"2147483648",
+            c"-2147483648",
+            c"-2147483649",
+            c"4294967295",
+            c"4294967296",
+            c"-4294967295",
+            c"-4294967296",
+            c"9223372036854775807",
+            c"9223372036854775808",
+            c"-9223372036854775808",
+            c"-9223372036854775809",
+            c"18446744073709551615",
+            c"18446744073709551616",
+            c"-18446744073709551615",
+            c"-18446744073709551616",
+            c"99999999999999999999999999",
+            c"0xffffffffffffffff",
+            c"0x10000000000000000",
+            c"0777777777777777777777",
+            c"02000000000000000000000",
+            c"- 1",
+            c"--1",
+            c"0o7",
+        ];
+        for s in cases {
+            for base in [0, 2, 8, 10, 16] {
+                same(s, base, strtoull, libc::strtoull);
+                same(s, base, strtoul, libc::strtoul);
+                same(s, base, strtol, libc::strtol);
+            }
+        }
+    }
+
+    #[test]
+    fn sigsets_match_libc() {
+        // SAFETY: sigset_t is plain data.
+        let (mut ours, mut theirs): (libc::sigset_t, libc::sigset_t) =
+            unsafe { (core::mem::zeroed(), core::mem::zeroed()) };
+        // SAFETY: valid sets.
+        unsafe { libc::sigfillset(&mut ours) };
+        assert_eq!(sigemptyset(&mut ours), 0);
+        // SAFETY: valid set.
+        unsafe { libc::sigemptyset(&mut theirs) };
+        for sig in [1, libc::SIGPIPE, libc::SIGSTOP, 31, 32, 33, 64] {
+            assert_eq!(sigaddset(&mut ours, sig), 0);
+            // SAFETY: valid set. (glibc refuses its two internal signals, 32 and 33.)
+            if unsafe { libc::sigaddset(&mut theirs, sig) } != 0 {
+                // SAFETY: as above; set the bit the way we do, for the comparison below.
+                unsafe { *(&mut theirs as *mut libc::sigset_t).cast::<u64>() |= 1 << (sig - 1) };
+            }
+        }
+        for sig in 1..=64 {
+            // SAFETY: valid set.
+            let theirs = unsafe { libc::sigismember(&theirs, sig) };
+            assert_eq!(sigismember(&ours, sig), theirs, "{sig}");
+        }
+        assert_eq!(sigaddset(&mut ours, 0), -1);
+        assert_eq!(sigaddset(&mut ours, 65), -1);
+        assert_eq!(sigismember(&ours, 0), -1);
+    }
+
+    #[test]
+    fn sigmask_blocks_and_restores() {
+        // SAFETY: sigset_t is plain data.
+        let (mut pipe, mut old, mut now): (libc::sigset_t, libc::sigset_t, libc::sigset_t) = unsafe {
+            (
+                core::mem::zeroed(),
+                core::mem::zeroed(),
+                core::mem::zeroed(),
+            )
+        };
+        sigemptyset(&mut pipe);
+        sigaddset(&mut pipe, libc::SIGPIPE);
+        // SAFETY: valid sets.
+        let blocked = unsafe { pthread_sigmask(libc::SIG_BLOCK, &pipe, &mut old) };
+        assert_eq!(blocked, 0);
+        // SAFETY: valid sets.
+        unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, core::ptr::null(), &mut now) };
+        // SAFETY: valid set.
+        assert_eq!(unsafe { libc::sigismember(&now, libc::SIGPIPE) }, 1);
+        // SAFETY: valid sets.
+        unsafe {
+            assert_eq!(
+                pthread_sigmask(libc::SIG_SETMASK, &old, core::ptr::null_mut()),
+                0
+            );
+            assert_eq!(
+                pthread_sigmask(12345, &pipe, core::ptr::null_mut()),
+                libc::EINVAL
+            );
+        }
+    }
+
+    #[test]
+    fn calloc_zeroes_and_refuses_overflow() {
+        let p = calloc(3, 8).cast::<u8>();
+        assert!(!p.is_null());
+        // SAFETY: 24 bytes were allocated.
+        let bytes = unsafe { core::slice::from_raw_parts(p, 24) };
+        assert!(bytes.iter().all(|&b| b == 0));
+        // SAFETY: allocated by malloc.
+        unsafe { libc::free(p.cast()) };
+        assert!(calloc(usize::MAX, 2).is_null());
+    }
+
+    #[test]
+    fn clock_matches_libc() {
+        // SAFETY: timespec is plain data, written by both calls.
+        let (mut a, mut b): (libc::timespec, libc::timespec) =
+            unsafe { (core::mem::zeroed(), core::mem::zeroed()) };
+        // SAFETY: valid out-pointers.
+        unsafe {
+            assert_eq!(libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut a), 0);
+            assert_eq!(clock_gettime(libc::CLOCK_MONOTONIC, &mut b), 0);
+        }
+        assert!((b.tv_sec, b.tv_nsec) >= (a.tv_sec, a.tv_nsec));
+        // SAFETY: as above; an invalid clock fails.
+        assert_eq!(unsafe { clock_gettime(-100, &mut b) }, -1);
+    }
+
+    #[test]
+    fn mkostemp_creates_a_new_file() {
+        let mut t = *b"/tmp/readyd-sys-test.XXXXXX\0";
+        let p = t.as_mut_ptr().cast::<c_char>();
+        // SAFETY: a writable, NUL-terminated template.
+        let fd = unsafe { mkostemp(p, libc::O_CLOEXEC) };
+        assert!(fd >= 0);
+        assert!(!t.ends_with(b"XXXXXX\0"));
+        // SAFETY: a valid fd, and the file we made.
+        unsafe {
+            assert_eq!(
+                libc::fcntl(fd, libc::F_GETFD) & libc::FD_CLOEXEC,
+                libc::FD_CLOEXEC
+            );
+            libc::close(fd);
+            libc::unlink(p);
+        }
+        let mut bad = *b"/tmp/readyd-sys-test.XXXXX\0";
+        // SAFETY: as above.
+        assert_eq!(unsafe { mkostemp(bad.as_mut_ptr().cast(), 0) }, -1);
+    }
+}
