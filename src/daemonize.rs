@@ -30,8 +30,7 @@ static PARENT: AtomicI32 = AtomicI32::new(-1);
 static PIDFILE: AtomicI32 = AtomicI32::new(-1);
 
 fn getpid() -> libc::pid_t {
-    // SAFETY: no preconditions.
-    unsafe { libc::getpid() }
+    sys::getpid()
 }
 
 fn close(fd: c_int) {
@@ -72,13 +71,13 @@ pub fn release_parent(failure: Option<(u32, &[u8])>) -> Result<bool> {
 
 fn redirect_to_null(fds: &[c_int]) {
     // SAFETY: a constant path; the fd is closed below.
-    let null = unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDWR | libc::O_CLOEXEC) };
+    let null = unsafe { sys::open(c"/dev/null".as_ptr(), libc::O_RDWR | libc::O_CLOEXEC, 0) };
     if null < 0 {
         return;
     }
     for &fd in fds {
         // SAFETY: dup2 onto a standard fd; dup2 clears CLOEXEC on the copy.
-        unsafe { libc::dup2(null, fd) };
+        unsafe { sys::dup2(null, fd) };
     }
     close(null);
 }
@@ -90,14 +89,14 @@ fn lock_pidfile(path: &CStr) -> Result<c_int> {
     for _ in 0..16 {
         // SAFETY: a NUL-terminated path; O_NOFOLLOW refuses a symlink planted there.
         let fd = errno::check(unsafe {
-            libc::open(
+            sys::open(
                 path.as_ptr(),
                 libc::O_RDWR | libc::O_CREAT | libc::O_CLOEXEC | libc::O_NOFOLLOW,
                 0o644,
             )
         })?;
         // SAFETY: a valid fd.
-        if let Err(e) = errno::check(unsafe { libc::flock(fd, libc::LOCK_EX | libc::LOCK_NB) }) {
+        if let Err(e) = errno::check(unsafe { sys::flock(fd, libc::LOCK_EX | libc::LOCK_NB) }) {
             close(fd);
             // Someone holds it: the daemon is running.
             return Err(if e.0 == libc::EWOULDBLOCK {
@@ -146,13 +145,13 @@ fn write_pidfile(path: &CStr) -> Result<c_int> {
     let mut digits = [0u8; 20];
     let pid = readiness::decimal(&mut digits, getpid() as u64);
     // SAFETY: valid fd, template and path.
-    let r = errno::check(unsafe { libc::flock(fd, libc::LOCK_EX) })
-        .and_then(|_| errno::check(unsafe { libc::fchmod(fd, 0o644) }))
+    let r = errno::check(unsafe { sys::flock(fd, libc::LOCK_EX) })
+        .and_then(|_| errno::check(unsafe { sys::fchmod(fd, 0o644) }))
         .and_then(|_| readiness::write_all(fd, &[pid, b"\n"]).map(|()| 0))
-        .and_then(|_| errno::check(unsafe { libc::rename(tmp, path.as_ptr()) }));
+        .and_then(|_| errno::check(unsafe { sys::rename(tmp, path.as_ptr()) }));
     if let Err(e) = r {
         // SAFETY: removing our own temporary file.
-        unsafe { libc::unlink(tmp) };
+        unsafe { sys::unlink(tmp) };
         close(fd);
         return Err(e);
     }
@@ -163,12 +162,12 @@ fn write_pidfile(path: &CStr) -> Result<c_int> {
 fn wait_for_daemon(read_end: c_int, child: libc::pid_t) -> ! {
     let mut status = 0;
     // SAFETY: reaping our own child, which exits as soon as it has forked the daemon.
-    unsafe { libc::waitpid(child, &mut status, 0) };
+    unsafe { sys::waitpid(child, &mut status, 0) };
     let mut buf = [0u8; 4 + 1 + 4 + MAX_TEXT];
     let mut len = 0;
     while len < buf.len() {
         // SAFETY: reading into the unused rest of buf.
-        let n = unsafe { libc::read(read_end, buf[len..].as_mut_ptr().cast(), buf.len() - len) };
+        let n = unsafe { sys::read(read_end, buf[len..].as_mut_ptr().cast(), buf.len() - len) };
         match n {
             n if n > 0 => len += n as usize,
             0 => break,
@@ -178,9 +177,9 @@ fn wait_for_daemon(read_end: c_int, child: libc::pid_t) -> ! {
     }
     let pid = (len >= 4).then(|| i32::from_ne_bytes([buf[0], buf[1], buf[2], buf[3]]));
     if len >= 9 && buf[4] == 0 {
-        // SAFETY: _exit ends the original process without running the caller's atexit
-        // handlers or flushing stdio twice (the daemon owns that state now).
-        unsafe { libc::_exit(0) };
+        // _exit ends the original process without running the caller's atexit handlers
+        // or flushing stdio twice (the daemon owns that state now).
+        sys::_exit(0);
     }
     let mut line = Line::default();
     // SAFETY: glibc's name of the running program, set before main.
@@ -209,8 +208,7 @@ fn wait_for_daemon(read_end: c_int, child: libc::pid_t) -> ! {
     };
     line.push(b"\n");
     let _ = readiness::write_all(2, &[line.as_bytes()]);
-    // SAFETY: as above.
-    unsafe { libc::_exit(code) }
+    sys::_exit(code)
 }
 
 unsafe extern "C" {
@@ -285,7 +283,7 @@ pub fn daemonize(flags: u32, pidfile: Option<&CStr>) -> Result<c_int> {
     close(read_end);
     // SAFETY: as for the first fork.
     unsafe {
-        libc::setsid();
+        sys::setsid();
         match libc::fork() {
             0 => {}
             -1 => {
@@ -299,9 +297,9 @@ pub fn daemonize(flags: u32, pidfile: Option<&CStr>) -> Result<c_int> {
                         b"cannot fork the daemon",
                     ],
                 );
-                libc::_exit(1);
+                sys::_exit(1);
             }
-            _ => libc::_exit(0),
+            _ => sys::_exit(0),
         }
     }
     // The daemon.
@@ -321,7 +319,7 @@ pub fn daemonize(flags: u32, pidfile: Option<&CStr>) -> Result<c_int> {
         }
     }
     // SAFETY: a constant path.
-    unsafe { libc::chdir(c"/".as_ptr()) };
+    unsafe { sys::chdir(c"/".as_ptr()) };
     redirect_to_null(&[0, 1]);
     Ok(1)
 }

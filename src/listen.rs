@@ -27,8 +27,7 @@ pub fn listen_fds() -> Result<c_int> {
     let Some(value) = env::get(c"LISTEN_PID") else {
         return Ok(0);
     };
-    // SAFETY: getpid has no preconditions.
-    if env::parse_pid(value)? != unsafe { libc::getpid() } {
+    if env::parse_pid(value)? != sys::getpid() {
         return Ok(0);
     }
     if let Some(value) = env::get(c"LISTEN_PIDFDID") {

@@ -13,6 +13,7 @@ use core::ptr;
 use crate::address::{self, Address, VsockType};
 use crate::env;
 use crate::errno::{self, Errno, Result};
+use crate::sys;
 
 /// The most fds one message may carry (the kernel's SCM_MAX_FD).
 pub const MAX_FDS: usize = 253;
@@ -83,14 +84,12 @@ fn credentials(pid: libc::pid_t) -> Option<libc::ucred> {
     if pid == 0 || pid == getpid() {
         return None;
     }
-    // SAFETY: getuid and getgid have no preconditions and cannot fail.
-    let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
+    let (uid, gid) = (sys::getuid(), sys::getgid());
     Some(libc::ucred { pid, uid, gid })
 }
 
 fn getpid() -> libc::pid_t {
-    // SAFETY: getpid has no preconditions.
-    unsafe { libc::getpid() }
+    sys::getpid()
 }
 
 /// Errors by which the kernel says "this socket type does not exist here".
@@ -149,7 +148,7 @@ impl<'a> Sock<'a> {
             if ty != libc::SOCK_DGRAM {
                 // SAFETY: addr is a valid sockaddr_vm of the length given.
                 let r =
-                    unsafe { libc::connect(fd.0, ptr::from_ref(addr).cast(), address::VSOCK_LEN) };
+                    unsafe { sys::connect(fd.0, ptr::from_ref(addr).cast(), address::VSOCK_LEN) };
                 errno::check(r)?;
             }
             return Ok(Sock { fd, ty, address });
@@ -306,11 +305,11 @@ impl<'a> Sock<'a> {
             return Ok(());
         }
         // SAFETY: a valid fd.
-        errno::check(unsafe { libc::shutdown(self.fd.0, libc::SHUT_WR) })?;
+        errno::check(unsafe { sys::shutdown(self.fd.0, libc::SHUT_WR) })?;
         let mut byte = 0u8;
         // SAFETY: one byte of writable buffer.
         let n = unsafe {
-            libc::recv(
+            sys::recv(
                 self.fd.0,
                 ptr::from_mut(&mut byte).cast(),
                 1,
@@ -341,7 +340,7 @@ fn bind_privileged_port(fd: &Fd) -> Result<()> {
     for port in (1..1024).rev() {
         local.svm_port = port;
         // SAFETY: a valid address of the given length.
-        let r = unsafe { libc::bind(fd.0, ptr::from_ref(&local).cast(), address::VSOCK_LEN) };
+        let r = unsafe { sys::bind(fd.0, ptr::from_ref(&local).cast(), address::VSOCK_LEN) };
         match errno::check(r) {
             Ok(_) => return Ok(()),
             Err(Errno(libc::EPERM | libc::EACCES)) => return Ok(()),

@@ -29,7 +29,7 @@ fn inode(fd: c_int) -> Result<u64> {
 /// A pidfd for this process, or EOPNOTSUPP when pidfds are not on pidfs here.
 fn own_pidfd() -> Result<Fd> {
     // SAFETY: pidfd_open(getpid(), 0) has no memory arguments; it returns a CLOEXEC fd.
-    let r = unsafe { libc::syscall(libc::SYS_pidfd_open, libc::getpid(), 0) };
+    let r = unsafe { libc::syscall(libc::SYS_pidfd_open, crate::sys::getpid(), 0) };
     let fd = Fd(errno::check(r as c_int)?);
     if is_pidfs(fd.0)? {
         Ok(fd)

@@ -5,6 +5,7 @@ use core::mem::{offset_of, size_of, zeroed};
 use core::ptr;
 
 use crate::errno::{self, Errno, Result};
+use crate::sys;
 
 /// 1 when the system was booted with systemd (`/run/systemd/system/` is a directory).
 pub fn booted() -> Result<c_int> {
@@ -13,11 +14,13 @@ pub fn booted() -> Result<c_int> {
     let path = c"/run/systemd/system/";
     // SAFETY: a NUL-terminated path.
     let r = unsafe {
-        libc::faccessat(
+        sys::faccessat(
             libc::AT_FDCWD,
             path.as_ptr(),
             libc::F_OK,
-            libc::AT_SYMLINK_NOFOLLOW,
+            // (The trailing slash resolves the last component, so following symlinks or
+            // not makes no difference: the flag faccessat2 would need is left out.)
+            0,
         )
     };
     match errno::check(r) {
@@ -115,7 +118,7 @@ fn sockopt_int(fd: c_int, opt: c_int) -> Result<c_int> {
     let mut len = size_of::<c_int>() as libc::socklen_t;
     // SAFETY: valid out-pointers of the stated length.
     errno::check(unsafe {
-        libc::getsockopt(
+        sys::getsockopt(
             fd,
             libc::SOL_SOCKET,
             opt,
@@ -156,7 +159,7 @@ fn local_address(fd: c_int) -> Result<(libc::sockaddr_storage, usize)> {
     let mut sa: libc::sockaddr_storage = unsafe { zeroed() };
     let mut len = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
     // SAFETY: a buffer of the stated length.
-    errno::check(unsafe { libc::getsockname(fd, ptr::from_mut(&mut sa).cast(), &mut len) })?;
+    errno::check(unsafe { sys::getsockname(fd, ptr::from_mut(&mut sa).cast(), &mut len) })?;
     if (len as usize) < size_of::<libc::sa_family_t>() {
         return Err(Errno(libc::EINVAL));
     }
@@ -360,7 +363,7 @@ pub unsafe fn is_mq(fd: c_int, path: *const c_char) -> Result<c_int> {
     // SAFETY: mq_attr is plain data.
     let mut attr: libc::mq_attr = unsafe { zeroed() };
     // SAFETY: a valid out-pointer.
-    match errno::check(unsafe { libc::mq_getattr(fd, &mut attr) }) {
+    match errno::check(unsafe { sys::mq_getattr(fd, &mut attr) }) {
         Ok(_) => {}
         Err(Errno(libc::EBADF)) => return Ok(0),
         Err(e) => return Err(e),

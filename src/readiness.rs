@@ -66,7 +66,7 @@ pub fn write_all(fd: c_int, parts: &[&[u8]]) -> Result<()> {
     let was_pending = unsafe {
         sys::sigemptyset(&mut pipe_only);
         sys::sigaddset(&mut pipe_only, libc::SIGPIPE);
-        libc::sigpending(&mut pending);
+        sys::sigpending(&mut pending);
         sys::pthread_sigmask(libc::SIG_BLOCK, &pipe_only, &mut old);
         sys::sigismember(&pending, libc::SIGPIPE) == 1
     };
@@ -107,7 +107,7 @@ pub fn write_all(fd: c_int, parts: &[&[u8]]) -> Result<()> {
             tv_nsec: 0,
         };
         // SAFETY: valid set and timeout; consumes the SIGPIPE our write raised.
-        unsafe { libc::sigtimedwait(&pipe_only, ptr::null_mut(), &zero) };
+        unsafe { sys::sigtimedwait(&pipe_only, ptr::null_mut(), &zero) };
     }
     // SAFETY: restores the mask saved above.
     unsafe { sys::pthread_sigmask(libc::SIG_SETMASK, &old, ptr::null_mut()) };
@@ -152,8 +152,7 @@ pub fn ready(status: Option<&CStr>) -> Result<c_int> {
     let mut spoke = None;
     if env::get(env::NOTIFY_SOCKET).is_some() {
         let mut digits = [0u8; 20];
-        // SAFETY: getpid has no preconditions.
-        let pid = decimal(&mut digits, unsafe { libc::getpid() } as u64);
+        let pid = decimal(&mut digits, sys::getpid() as u64);
         let sent = match one_line(status) {
             Some(text) => {
                 notify::send_parts(0, &[b"READY=1\nSTATUS=", text, b"\nMAINPID=", pid], &[])

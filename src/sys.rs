@@ -101,10 +101,10 @@ pub unsafe fn pthread_sigmask(
 
 /// `raise(3)`: sends `sig` to the calling thread (`tgkill(2)`).
 pub fn raise(sig: c_int) -> c_int {
-    // SAFETY: getpid and gettid have no preconditions; tgkill signals this thread.
+    // SAFETY: gettid has no preconditions; tgkill signals this thread.
     let r = unsafe {
         let tid = libc::syscall(libc::SYS_gettid);
-        libc::syscall(libc::SYS_tgkill, libc::getpid(), tid, sig)
+        libc::syscall(libc::SYS_tgkill, getpid(), tid, sig)
     };
     if r == 0 { 0 } else { -1 }
 }
@@ -114,8 +114,7 @@ pub fn raise(sig: c_int) -> c_int {
 #[cfg(all(panic = "abort", not(test), not(feature = "std")))]
 pub fn abort() -> ! {
     raise(libc::SIGABRT);
-    // SAFETY: _exit has no preconditions and never returns.
-    unsafe { libc::_exit(127) }
+    _exit(127)
 }
 
 /// `clock_gettime(2)`.
@@ -180,8 +179,7 @@ pub unsafe fn mkostemp(template: *mut c_char, flags: c_int) -> c_int {
         if got != 6 {
             // No entropy yet (early boot) or no getrandom: a name from the pid and a
             // counter; O_EXCL makes any collision a retry, never a shared file.
-            // SAFETY: getpid has no preconditions.
-            let pid = u64::from(unsafe { libc::getpid() }.unsigned_abs());
+            let pid = u64::from(getpid().unsigned_abs());
             let mixed = (pid + counter)
                 .wrapping_mul(0x9e37_79b9_7f4a_7c15)
                 .to_be_bytes();
@@ -194,7 +192,7 @@ pub unsafe fn mkostemp(template: *mut c_char, flags: c_int) -> c_int {
         let mode: libc::mode_t = 0o600;
         // SAFETY: template is NUL-terminated (the caller's contract).
         let fd = unsafe {
-            libc::open(
+            open(
                 template,
                 flags | libc::O_RDWR | libc::O_CREAT | libc::O_EXCL,
                 mode,
@@ -207,6 +205,300 @@ pub unsafe fn mkostemp(template: *mut c_char, flags: c_int) -> c_int {
     }
     set_errno(libc::EEXIST);
     -1
+}
+
+/// A `libc::syscall` result as the C function's `int`: -1 (errno set) or the value.
+fn int(r: c_long) -> c_int {
+    c_int::try_from(r).unwrap_or(-1)
+}
+
+/// A `libc::syscall` result as the C function's `ssize_t`.
+fn ssize(r: c_long) -> isize {
+    isize::try_from(r).unwrap_or(-1)
+}
+
+// The system calls below are what libc's wrappers make, minus the wrapper: they are not
+// pthread cancellation points (see readyd(7)), and need no import each. The calls the
+// fault-injection suite (tests/fault) fails on demand stay libc's: socket, sendmsg,
+// pipe2, fcntl, ppoll, setsockopt, fstat, fork, writev and close.
+
+#[cfg(target_arch = "x86")]
+const SYS_GETUID: c_long = libc::SYS_getuid32;
+#[cfg(not(target_arch = "x86"))]
+const SYS_GETUID: c_long = libc::SYS_getuid;
+#[cfg(target_arch = "x86")]
+const SYS_GETGID: c_long = libc::SYS_getgid32;
+#[cfg(not(target_arch = "x86"))]
+const SYS_GETGID: c_long = libc::SYS_getgid;
+
+/// `getpid(2)`.
+pub fn getpid() -> libc::pid_t {
+    // SAFETY: no arguments; getpid cannot fail.
+    let r = unsafe { libc::syscall(libc::SYS_getpid) };
+    libc::pid_t::try_from(r).unwrap_or(-1)
+}
+
+/// `getuid(2)`.
+pub fn getuid() -> libc::uid_t {
+    // SAFETY: no arguments; getuid cannot fail.
+    let r = unsafe { libc::syscall(SYS_GETUID) };
+    libc::uid_t::try_from(r).unwrap_or(libc::uid_t::MAX)
+}
+
+/// `getgid(2)`.
+pub fn getgid() -> libc::gid_t {
+    // SAFETY: no arguments; getgid cannot fail.
+    let r = unsafe { libc::syscall(SYS_GETGID) };
+    libc::gid_t::try_from(r).unwrap_or(libc::gid_t::MAX)
+}
+
+/// `_exit(2)`: ends the process (every thread, as libc's does).
+pub fn _exit(status: c_int) -> ! {
+    loop {
+        // SAFETY: exit_group does not return.
+        unsafe { libc::syscall(libc::SYS_exit_group, status) };
+    }
+}
+
+/// `setsid(2)`.
+pub fn setsid() -> libc::pid_t {
+    // SAFETY: no arguments.
+    let r = unsafe { libc::syscall(libc::SYS_setsid) };
+    libc::pid_t::try_from(r).unwrap_or(-1)
+}
+
+/// `open(2)`, as `openat(AT_FDCWD, ...)` (the only form every architecture has). 32-bit
+/// targets get `O_LARGEFILE` as libc adds it.
+///
+/// # Safety
+/// `path` must be NUL-terminated.
+pub unsafe fn open(path: *const c_char, flags: c_int, mode: libc::mode_t) -> c_int {
+    // SAFETY: the caller's contract.
+    int(unsafe {
+        libc::syscall(
+            libc::SYS_openat,
+            libc::AT_FDCWD,
+            path,
+            flags | libc::O_LARGEFILE,
+            mode,
+        )
+    })
+}
+
+/// `read(2)`.
+///
+/// # Safety
+/// `buf` must be valid for writes of `len` bytes.
+pub unsafe fn read(fd: c_int, buf: *mut c_void, len: usize) -> isize {
+    // SAFETY: the caller's contract.
+    ssize(unsafe { libc::syscall(libc::SYS_read, fd, buf, len) })
+}
+
+/// `recv(2)`, as `recvfrom` without an address.
+///
+/// # Safety
+/// As [`read`].
+pub unsafe fn recv(fd: c_int, buf: *mut c_void, len: usize, flags: c_int) -> isize {
+    let none: *mut c_void = core::ptr::null_mut();
+    // SAFETY: the caller's contract; no address is asked for.
+    ssize(unsafe { libc::syscall(libc::SYS_recvfrom, fd, buf, len, flags, none, none) })
+}
+
+/// `dup2(2)`, as `dup3` with no flags (every architecture has it). Unlike dup3, equal
+/// fds are not an error: the fd is returned (without checking that it is open).
+///
+/// # Safety
+/// As libc's: `new` is closed and replaced.
+pub unsafe fn dup2(old: c_int, new: c_int) -> c_int {
+    if old == new {
+        return new;
+    }
+    // SAFETY: the caller's contract.
+    int(unsafe { libc::syscall(libc::SYS_dup3, old, new, 0) })
+}
+
+/// `flock(2)`.
+///
+/// # Safety
+/// None beyond libc's: `fd` is the caller's.
+pub unsafe fn flock(fd: c_int, op: c_int) -> c_int {
+    // SAFETY: no memory is passed.
+    int(unsafe { libc::syscall(libc::SYS_flock, fd, op) })
+}
+
+/// `fchmod(2)`.
+///
+/// # Safety
+/// None beyond libc's: `fd` is the caller's.
+pub unsafe fn fchmod(fd: c_int, mode: libc::mode_t) -> c_int {
+    // SAFETY: no memory is passed.
+    int(unsafe { libc::syscall(libc::SYS_fchmod, fd, mode) })
+}
+
+/// `chdir(2)`.
+///
+/// # Safety
+/// `path` must be NUL-terminated.
+pub unsafe fn chdir(path: *const c_char) -> c_int {
+    // SAFETY: the caller's contract.
+    int(unsafe { libc::syscall(libc::SYS_chdir, path) })
+}
+
+/// `unlink(2)`, as `unlinkat(AT_FDCWD, ...)`.
+///
+/// # Safety
+/// `path` must be NUL-terminated.
+pub unsafe fn unlink(path: *const c_char) -> c_int {
+    // SAFETY: the caller's contract.
+    int(unsafe { libc::syscall(libc::SYS_unlinkat, libc::AT_FDCWD, path, 0) })
+}
+
+/// `rename(2)`: `rename` where the architecture has it, else `renameat2` (aarch64 has
+/// neither rename nor renameat).
+///
+/// # Safety
+/// Both paths must be NUL-terminated.
+pub unsafe fn rename(old: *const c_char, new: *const c_char) -> c_int {
+    #[cfg(any(target_arch = "x86_64", target_arch = "x86"))]
+    // SAFETY: the caller's contract.
+    let r = unsafe { libc::syscall(libc::SYS_rename, old, new) };
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "x86")))]
+    // SAFETY: the caller's contract.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_renameat2,
+            libc::AT_FDCWD,
+            old,
+            libc::AT_FDCWD,
+            new,
+            0,
+        )
+    };
+    int(r)
+}
+
+/// `faccessat(2)`. With `flags` 0 the original system call (every kernel); with flags,
+/// `faccessat2` (Linux 5.8 and later; `ENOSYS` before).
+///
+/// # Safety
+/// `path` must be NUL-terminated.
+pub unsafe fn faccessat(dirfd: c_int, path: *const c_char, mode: c_int, flags: c_int) -> c_int {
+    // SAFETY: the caller's contract.
+    int(unsafe {
+        if flags == 0 {
+            libc::syscall(libc::SYS_faccessat, dirfd, path, mode)
+        } else {
+            libc::syscall(libc::SYS_faccessat2, dirfd, path, mode, flags)
+        }
+    })
+}
+
+/// `waitpid(2)`, as `wait4` without resource usage.
+///
+/// # Safety
+/// `status` must be NULL or valid for a write.
+pub unsafe fn waitpid(pid: libc::pid_t, status: *mut c_int, options: c_int) -> libc::pid_t {
+    let none: *mut libc::rusage = core::ptr::null_mut();
+    // SAFETY: the caller's contract.
+    let r = unsafe { libc::syscall(libc::SYS_wait4, pid, status, options, none) };
+    libc::pid_t::try_from(r).unwrap_or(-1)
+}
+
+/// `bind(2)`.
+///
+/// # Safety
+/// `addr` must be valid for reads of `len` bytes.
+pub unsafe fn bind(fd: c_int, addr: *const libc::sockaddr, len: libc::socklen_t) -> c_int {
+    // SAFETY: the caller's contract.
+    int(unsafe { libc::syscall(libc::SYS_bind, fd, addr, len) })
+}
+
+/// `connect(2)`.
+///
+/// # Safety
+/// As [`bind`].
+pub unsafe fn connect(fd: c_int, addr: *const libc::sockaddr, len: libc::socklen_t) -> c_int {
+    // SAFETY: the caller's contract.
+    int(unsafe { libc::syscall(libc::SYS_connect, fd, addr, len) })
+}
+
+/// `shutdown(2)`.
+///
+/// # Safety
+/// None beyond libc's: `fd` is the caller's.
+pub unsafe fn shutdown(fd: c_int, how: c_int) -> c_int {
+    // SAFETY: no memory is passed.
+    int(unsafe { libc::syscall(libc::SYS_shutdown, fd, how) })
+}
+
+/// `getsockname(2)`.
+///
+/// # Safety
+/// `len` must be valid, `addr` valid for writes of `*len` bytes.
+pub unsafe fn getsockname(
+    fd: c_int,
+    addr: *mut libc::sockaddr,
+    len: *mut libc::socklen_t,
+) -> c_int {
+    // SAFETY: the caller's contract.
+    int(unsafe { libc::syscall(libc::SYS_getsockname, fd, addr, len) })
+}
+
+/// `getsockopt(2)`.
+///
+/// # Safety
+/// `len` must be valid, `value` valid for writes of `*len` bytes.
+pub unsafe fn getsockopt(
+    fd: c_int,
+    level: c_int,
+    name: c_int,
+    value: *mut c_void,
+    len: *mut libc::socklen_t,
+) -> c_int {
+    // SAFETY: the caller's contract.
+    int(unsafe { libc::syscall(libc::SYS_getsockopt, fd, level, name, value, len) })
+}
+
+/// `mq_getattr(3)`, as `mq_getsetattr` without a new setting.
+///
+/// # Safety
+/// `attr` must be valid for a write.
+pub unsafe fn mq_getattr(fd: libc::mqd_t, attr: *mut libc::mq_attr) -> c_int {
+    let none: *const libc::mq_attr = core::ptr::null();
+    // SAFETY: the caller's contract.
+    int(unsafe { libc::syscall(libc::SYS_mq_getsetattr, fd, none, attr) })
+}
+
+/// `sigpending(2)`.
+///
+/// # Safety
+/// `set` must be valid for a write.
+pub unsafe fn sigpending(set: *mut libc::sigset_t) -> c_int {
+    // SAFETY: the caller's contract; the kernel writes KERNEL_SIGSET_BYTES of it.
+    int(unsafe { libc::syscall(libc::SYS_rt_sigpending, set, KERNEL_SIGSET_BYTES) })
+}
+
+/// `sigtimedwait(2)`.
+///
+/// # Safety
+/// `set` and `timeout` must be valid (`timeout` may be NULL), `info` NULL or valid for a
+/// write.
+pub unsafe fn sigtimedwait(
+    set: *const libc::sigset_t,
+    info: *mut libc::siginfo_t,
+    timeout: *const libc::timespec,
+) -> c_int {
+    // SAFETY: the caller's contract; the libc crate's timespec is the one the target's
+    // rt_sigtimedwait takes.
+    int(unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigtimedwait,
+            set,
+            info,
+            timeout,
+            KERNEL_SIGSET_BYTES,
+        )
+    })
 }
 
 /// What the strto* functions share: the magnitude of the number at `s` in `base`, whether
@@ -538,5 +830,119 @@ mod tests {
         let mut bad = *b"/tmp/readyd-sys-test.XXXXX\0";
         // SAFETY: as above.
         assert_eq!(unsafe { mkostemp(bad.as_mut_ptr().cast(), 0) }, -1);
+    }
+
+    #[test]
+    fn ids_match_libc() {
+        // SAFETY: no preconditions.
+        unsafe {
+            assert_eq!(getpid(), libc::getpid());
+            assert_eq!(getuid(), libc::getuid());
+            assert_eq!(getgid(), libc::getgid());
+        }
+    }
+
+    #[test]
+    fn files_round_trip() {
+        let a = c"/tmp/readyd-sys-files.a";
+        let b = c"/tmp/readyd-sys-files.b";
+        // SAFETY: NUL-terminated paths, valid buffers and fds throughout.
+        unsafe {
+            unlink(a.as_ptr());
+            let fd = open(
+                a.as_ptr(),
+                libc::O_RDWR | libc::O_CREAT | libc::O_EXCL | libc::O_CLOEXEC,
+                0o600,
+            );
+            assert!(fd >= 0);
+            assert_eq!(libc::write(fd, b"xyz".as_ptr().cast(), 3), 3);
+            assert_eq!(flock(fd, libc::LOCK_EX), 0);
+            assert_eq!(fchmod(fd, 0o644), 0);
+            assert_eq!(rename(a.as_ptr(), b.as_ptr()), 0);
+            assert_eq!(faccessat(libc::AT_FDCWD, a.as_ptr(), libc::F_OK, 0), -1);
+            assert_eq!(*libc::__errno_location(), libc::ENOENT);
+            assert_eq!(faccessat(libc::AT_FDCWD, b.as_ptr(), libc::F_OK, 0), 0);
+            let copy = libc::dup(fd);
+            assert_eq!(dup2(fd, copy), copy);
+            libc::lseek(fd, 0, libc::SEEK_SET);
+            let mut buf = [0u8; 8];
+            assert_eq!(read(fd, buf.as_mut_ptr().cast(), buf.len()), 3);
+            assert_eq!(&buf[..3], b"xyz");
+            libc::close(copy);
+            libc::close(fd);
+            assert_eq!(unlink(b.as_ptr()), 0);
+            assert_eq!(unlink(b.as_ptr()), -1);
+            assert_eq!(*libc::__errno_location(), libc::ENOENT);
+            assert_eq!(open(a.as_ptr(), libc::O_RDONLY, 0), -1);
+        }
+    }
+
+    #[test]
+    fn sockets_and_children() {
+        let mut sv = [0; 2];
+        // SAFETY: valid buffers and fds; the child only exits.
+        unsafe {
+            assert_eq!(
+                libc::socketpair(libc::AF_UNIX, libc::SOCK_STREAM, 0, sv.as_mut_ptr()),
+                0
+            );
+            let mut sa: libc::sockaddr_un = core::mem::zeroed();
+            let mut len = libc::socklen_t::try_from(size_of::<libc::sockaddr_un>()).unwrap();
+            assert_eq!(getsockname(sv[0], (&raw mut sa).cast(), &mut len), 0);
+            assert_eq!(c_int::from(sa.sun_family), libc::AF_UNIX);
+            let (mut ty, mut tlen) = (0i32, libc::socklen_t::try_from(size_of::<c_int>()).unwrap());
+            assert_eq!(
+                getsockopt(
+                    sv[0],
+                    libc::SOL_SOCKET,
+                    libc::SO_TYPE,
+                    (&raw mut ty).cast(),
+                    &mut tlen
+                ),
+                0
+            );
+            assert_eq!(ty, libc::SOCK_STREAM);
+            assert_eq!(shutdown(sv[1], libc::SHUT_WR), 0);
+            let mut byte = 0u8;
+            assert_eq!(recv(sv[0], (&raw mut byte).cast(), 1, 0), 0);
+            libc::close(sv[0]);
+            libc::close(sv[1]);
+            let child = libc::fork();
+            if child == 0 {
+                _exit(7);
+            }
+            let mut status = 0;
+            assert_eq!(waitpid(child, &mut status, 0), child);
+            assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 7);
+        }
+    }
+
+    #[test]
+    fn pending_signal_is_consumed() {
+        // SAFETY: sigset_t is plain data; valid sets and timeout below.
+        unsafe {
+            let (mut usr1, mut old, mut pending): (libc::sigset_t, libc::sigset_t, libc::sigset_t) = (
+                core::mem::zeroed(),
+                core::mem::zeroed(),
+                core::mem::zeroed(),
+            );
+            sigemptyset(&mut usr1);
+            sigaddset(&mut usr1, libc::SIGUSR2);
+            assert_eq!(pthread_sigmask(libc::SIG_BLOCK, &usr1, &mut old), 0);
+            assert_eq!(raise(libc::SIGUSR2), 0);
+            assert_eq!(sigpending(&mut pending), 0);
+            assert_eq!(sigismember(&pending, libc::SIGUSR2), 1);
+            let zero = libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            };
+            assert_eq!(
+                sigtimedwait(&usr1, core::ptr::null_mut(), &zero),
+                libc::SIGUSR2
+            );
+            assert_eq!(sigtimedwait(&usr1, core::ptr::null_mut(), &zero), -1);
+            assert_eq!(*libc::__errno_location(), libc::EAGAIN);
+            pthread_sigmask(libc::SIG_SETMASK, &old, core::ptr::null_mut());
+        }
     }
 }
