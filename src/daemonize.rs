@@ -35,7 +35,7 @@ fn getpid() -> libc::pid_t {
 
 fn close(fd: c_int) {
     // SAFETY: closing an fd we own.
-    unsafe { libc::close(fd) };
+    unsafe { sys::close(fd) };
 }
 
 /// Whether a supervisor that tracks the process is present.
@@ -254,7 +254,7 @@ pub fn daemonize(flags: u32, pidfile: Option<&CStr>) -> Result<c_int> {
     let lock = pidfile.map(lock_pidfile).transpose()?;
     let mut p = [0 as c_int; 2];
     // SAFETY: room for two fds.
-    if let Err(e) = errno::check(unsafe { libc::pipe2(p.as_mut_ptr(), libc::O_CLOEXEC) }) {
+    if let Err(e) = errno::check(unsafe { sys::pipe2(p.as_mut_ptr(), libc::O_CLOEXEC) }) {
         if let Some(fd) = lock {
             close(fd);
         }

@@ -52,10 +52,10 @@ pub fn listen_fds() -> Result<c_int> {
 
 fn set_cloexec(fd: c_int) -> Result<()> {
     // SAFETY: fcntl on any integer is safe; a closed fd gives EBADF.
-    let flags = errno::check(unsafe { libc::fcntl(fd, libc::F_GETFD) })?;
+    let flags = errno::check(unsafe { sys::fcntl(fd, libc::F_GETFD, 0) })?;
     if flags & libc::FD_CLOEXEC == 0 {
         // SAFETY: as above.
-        errno::check(unsafe { libc::fcntl(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC) })?;
+        errno::check(unsafe { sys::fcntl(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC) })?;
     }
     Ok(())
 }

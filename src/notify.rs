@@ -45,7 +45,7 @@ impl Drop for Fd {
     fn drop(&mut self) {
         // SAFETY: the fd was created here and is closed once. A close error leaves
         // nothing to do.
-        unsafe { libc::close(self.0) };
+        unsafe { sys::close(self.0) };
     }
 }
 
@@ -275,7 +275,7 @@ impl<'a> Sock<'a> {
             }
         }
         // SAFETY: msg points at live buffers described by their lengths.
-        errno::check_size(unsafe { libc::sendmsg(self.fd.0, &msg, libc::MSG_NOSIGNAL) })
+        errno::check_size(unsafe { sys::sendmsg(self.fd.0, &msg, libc::MSG_NOSIGNAL) })
     }
 
     /// Best effort, as in libsystemd: ask for 8 MiB, forcing it when privileged.
@@ -284,7 +284,7 @@ impl<'a> Sock<'a> {
             let size = SNDBUF_SIZE;
             // SAFETY: a valid fd and a c_int option value of the right length.
             let r = unsafe {
-                libc::setsockopt(
+                sys::setsockopt(
                     self.fd.0,
                     libc::SOL_SOCKET,
                     opt,
@@ -324,8 +324,7 @@ impl<'a> Sock<'a> {
 }
 
 fn socket(family: c_int, ty: c_int) -> Result<Fd> {
-    // SAFETY: plain syscall.
-    let fd = errno::check(unsafe { libc::socket(family, ty | libc::SOCK_CLOEXEC, 0) })?;
+    let fd = errno::check(sys::socket(family, ty | libc::SOCK_CLOEXEC, 0))?;
     Ok(Fd(fd))
 }
 
@@ -357,7 +356,7 @@ fn bind_privileged_port(fd: &Fd) -> Result<()> {
 pub fn barrier(pid: libc::pid_t, timeout_usec: u64) -> Result<c_int> {
     let mut p = [0 as c_int; 2];
     // SAFETY: p has room for two fds.
-    errno::check(unsafe { libc::pipe2(p.as_mut_ptr(), libc::O_CLOEXEC) })?;
+    errno::check(unsafe { sys::pipe2(p.as_mut_ptr(), libc::O_CLOEXEC) })?;
     let (read_end, write_end) = (Fd(p[0]), Fd(p[1]));
     let sent = send(pid, BARRIER, &[write_end.0])?;
     drop(write_end);
@@ -384,7 +383,7 @@ fn wait_for_hangup(fd: &Fd, timeout_usec: u64) -> Result<c_int> {
         &raw const ts
     };
     // SAFETY: one valid pollfd; tsp is NULL or points at ts, alive until return.
-    let n = errno::check(unsafe { libc::ppoll(&mut pfd, 1, tsp, ptr::null()) })?;
+    let n = errno::check(unsafe { sys::ppoll(&mut pfd, 1, tsp, ptr::null()) })?;
     if n == 0 {
         return Err(Errno(libc::ETIMEDOUT));
     }

@@ -359,7 +359,7 @@ pub unsafe fn is_mq(fd: c_int, path: *const c_char) -> Result<c_int> {
         return Err(Errno(libc::EBADF));
     }
     // SAFETY: fcntl on any integer.
-    errno::check(unsafe { libc::fcntl(fd, libc::F_GETFD) })?;
+    errno::check(unsafe { sys::fcntl(fd, libc::F_GETFD, 0) })?;
     // SAFETY: mq_attr is plain data.
     let mut attr: libc::mq_attr = unsafe { zeroed() };
     // SAFETY: a valid out-pointer.

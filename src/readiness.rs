@@ -92,7 +92,7 @@ pub fn write_all(fd: c_int, parts: &[&[u8]]) -> Result<()> {
             n += 1;
         }
         // SAFETY: n iovecs describing live parts of the caller's slices.
-        match errno::check_size(unsafe { libc::writev(fd, iov.as_ptr(), n as c_int) }) {
+        match errno::check_size(unsafe { sys::writev(fd, iov.as_ptr(), n as c_int) }) {
             Ok(written) => done += written,
             Err(Errno(libc::EINTR)) => {}
             Err(e) => {
@@ -127,7 +127,7 @@ pub fn notify_fd(fd: c_int, state: &[u8]) -> Result<c_int> {
     };
     let r = write_all(fd, &[state, newline]);
     // SAFETY: the caller handed fd over to be closed.
-    let closed = errno::check(unsafe { libc::close(fd) });
+    let closed = errno::check(unsafe { sys::close(fd) });
     r?;
     closed?;
     Ok(1)
@@ -192,7 +192,7 @@ pub fn failed(errnum: c_int, status: Option<&CStr>) -> Result<c_int> {
         // End of file without a newline: dinit and OpenRC call that a failed start, s6
         // never marks the service ready.
         // SAFETY: the fd was handed to us to signal on.
-        errno::check(unsafe { libc::close(fd?) })?;
+        errno::check(unsafe { sys::close(fd?) })?;
         spoke = Some(Protocol::Fd);
     }
     if daemonize::release_parent(Some((errnum, one_line(status).unwrap_or(b""))))? {

@@ -218,9 +218,8 @@ fn ssize(r: c_long) -> isize {
 }
 
 // The system calls below are what libc's wrappers make, minus the wrapper: they are not
-// pthread cancellation points (see readyd(7)), and need no import each. The calls the
-// fault-injection suite (tests/fault) fails on demand stay libc's: socket, sendmsg,
-// pipe2, fcntl, ppoll, setsockopt, fstat, fork, writev and close.
+// pthread cancellation points (see readyd(7)), and need no import each. They all go
+// through libc's syscall(), which is where tests/fault's shim fails them on demand.
 
 #[cfg(target_arch = "x86")]
 const SYS_GETUID: c_long = libc::SYS_getuid32;
@@ -265,6 +264,87 @@ pub fn setsid() -> libc::pid_t {
     // SAFETY: no arguments.
     let r = unsafe { libc::syscall(libc::SYS_setsid) };
     libc::pid_t::try_from(r).unwrap_or(-1)
+}
+
+/// `socket(2)`.
+pub fn socket(domain: c_int, ty: c_int, protocol: c_int) -> c_int {
+    // SAFETY: no memory is passed.
+    int(unsafe { libc::syscall(libc::SYS_socket, domain, ty, protocol) })
+}
+
+/// `close(2)`. As with libc's, the fd is gone even when this fails.
+///
+/// # Safety
+/// None beyond libc's: `fd` is the caller's to close.
+pub unsafe fn close(fd: c_int) -> c_int {
+    // SAFETY: no memory is passed.
+    int(unsafe { libc::syscall(libc::SYS_close, fd) })
+}
+
+/// `pipe2(2)`.
+///
+/// # Safety
+/// `fds` must be valid for writes of two ints.
+pub unsafe fn pipe2(fds: *mut c_int, flags: c_int) -> c_int {
+    // SAFETY: the caller's contract.
+    int(unsafe { libc::syscall(libc::SYS_pipe2, fds, flags) })
+}
+
+/// `fcntl(2)` for the commands that take an int or nothing (pass 0 then).
+///
+/// # Safety
+/// None beyond libc's: `fd` is the caller's.
+pub unsafe fn fcntl(fd: c_int, cmd: c_int, arg: c_int) -> c_int {
+    // SAFETY: no memory is passed for these commands.
+    int(unsafe { libc::syscall(libc::SYS_fcntl, fd, cmd, arg) })
+}
+
+/// `sendmsg(2)`.
+///
+/// # Safety
+/// `msg` must be a valid message header, with everything it points to.
+pub unsafe fn sendmsg(fd: c_int, msg: *const libc::msghdr, flags: c_int) -> isize {
+    // SAFETY: the caller's contract.
+    ssize(unsafe { libc::syscall(libc::SYS_sendmsg, fd, msg, flags) })
+}
+
+/// `writev(2)`.
+///
+/// # Safety
+/// `iov` must hold `n` valid iovecs.
+pub unsafe fn writev(fd: c_int, iov: *const libc::iovec, n: c_int) -> isize {
+    // SAFETY: the caller's contract.
+    ssize(unsafe { libc::syscall(libc::SYS_writev, fd, iov, n) })
+}
+
+/// `setsockopt(2)`.
+///
+/// # Safety
+/// `value` must be valid for reads of `len` bytes.
+pub unsafe fn setsockopt(
+    fd: c_int,
+    level: c_int,
+    name: c_int,
+    value: *const c_void,
+    len: libc::socklen_t,
+) -> c_int {
+    // SAFETY: the caller's contract.
+    int(unsafe { libc::syscall(libc::SYS_setsockopt, fd, level, name, value, len) })
+}
+
+/// `ppoll(2)`.
+///
+/// # Safety
+/// `fds` must hold `n` pollfds; `timeout` and `mask` NULL or valid.
+pub unsafe fn ppoll(
+    fds: *mut libc::pollfd,
+    n: libc::nfds_t,
+    timeout: *const libc::timespec,
+    mask: *const libc::sigset_t,
+) -> c_int {
+    // SAFETY: the caller's contract; the libc crate's timespec is the one the target's
+    // ppoll system call takes.
+    int(unsafe { libc::syscall(libc::SYS_ppoll, fds, n, timeout, mask, KERNEL_SIGSET_BYTES) })
 }
 
 /// `open(2)`, as `openat(AT_FDCWD, ...)` (the only form every architecture has). 32-bit
