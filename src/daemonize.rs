@@ -108,12 +108,12 @@ fn lock_pidfile(path: &CStr) -> Result<c_int> {
         // SAFETY: stat is plain data.
         let (mut a, mut b): (libc::stat, libc::stat) = unsafe { core::mem::zeroed() };
         // SAFETY: valid fd and out-pointer.
-        if let Err(e) = errno::check(unsafe { libc::fstat(fd, &mut a) }) {
+        if let Err(e) = errno::check(unsafe { sys::fstat(fd, &mut a) }) {
             close(fd);
             return Err(e);
         }
         // SAFETY: valid path and out-pointer.
-        match errno::check(unsafe { libc::lstat(path.as_ptr(), &mut b) }) {
+        match errno::check(unsafe { sys::lstat(path.as_ptr(), &mut b) }) {
             Ok(_) if a.st_dev == b.st_dev && a.st_ino == b.st_ino => return Ok(fd),
             // Replaced or removed since we opened it: try the new one.
             Ok(_) | Err(Errno(libc::ENOENT)) => {}

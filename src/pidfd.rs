@@ -14,7 +14,7 @@ fn is_pidfs(fd: c_int) -> Result<bool> {
     // SAFETY: statfs is plain data; fstatfs writes it.
     let mut st: libc::statfs = unsafe { zeroed() };
     // SAFETY: a valid out-pointer.
-    errno::check(unsafe { libc::fstatfs(fd, &mut st) })?;
+    errno::check(unsafe { crate::sys::fstatfs(fd, &mut st) })?;
     Ok(st.f_type == PID_FS_MAGIC)
 }
 
@@ -22,7 +22,7 @@ fn inode(fd: c_int) -> Result<u64> {
     // SAFETY: stat is plain data; fstat writes it.
     let mut st: libc::stat = unsafe { zeroed() };
     // SAFETY: a valid out-pointer.
-    errno::check(unsafe { libc::fstat(fd, &mut st) })?;
+    errno::check(unsafe { crate::sys::fstat(fd, &mut st) })?;
     Ok(st.st_ino)
 }
 

@@ -34,7 +34,7 @@ fn fstat(fd: c_int) -> Result<libc::stat> {
     // SAFETY: stat is plain data.
     let mut st: libc::stat = unsafe { zeroed() };
     // SAFETY: a valid out-pointer; any fd value is allowed.
-    errno::check(unsafe { libc::fstat(fd, &mut st) })?;
+    errno::check(unsafe { sys::fstat(fd, &mut st) })?;
     Ok(st)
 }
 
@@ -43,7 +43,7 @@ fn stat_path(path: &CStr) -> Result<Option<libc::stat>> {
     // SAFETY: stat is plain data.
     let mut st: libc::stat = unsafe { zeroed() };
     // SAFETY: a NUL-terminated path and a valid out-pointer.
-    match errno::check(unsafe { libc::stat(path.as_ptr(), &mut st) }) {
+    match errno::check(unsafe { sys::stat(path.as_ptr(), &mut st) }) {
         Ok(_) => Ok(Some(st)),
         Err(Errno(libc::ENOENT | libc::ENOTDIR)) => Ok(None),
         Err(e) => Err(e),
@@ -389,6 +389,6 @@ pub unsafe fn is_mq(fd: c_int, path: *const c_char) -> Result<c_int> {
     // SAFETY: stat is plain data.
     let mut other: libc::stat = unsafe { zeroed() };
     // SAFETY: NUL-terminated path, valid out-pointer.
-    errno::check(unsafe { libc::stat(full.as_ptr(), &mut other) })?;
+    errno::check(unsafe { sys::stat(full.as_ptr(), &mut other) })?;
     Ok(same_inode(&st, &other) as c_int)
 }

@@ -347,6 +347,122 @@ pub unsafe fn ppoll(
     int(unsafe { libc::syscall(libc::SYS_ppoll, fds, n, timeout, mask, KERNEL_SIGSET_BYTES) })
 }
 
+/// The kernel's `struct statx_timestamp`.
+#[repr(C)]
+struct StatxTimestamp {
+    sec: i64,
+    nsec: u32,
+    _reserved: i32,
+}
+
+/// The kernel's `struct statx` (the same on every architecture).
+#[repr(C)]
+struct Statx {
+    mask: u32,
+    blksize: u32,
+    attributes: u64,
+    nlink: u32,
+    uid: u32,
+    gid: u32,
+    mode: u16,
+    _spare0: u16,
+    ino: u64,
+    size: u64,
+    blocks: u64,
+    attributes_mask: u64,
+    /// atime, btime, ctime, mtime.
+    times: [StatxTimestamp; 4],
+    rdev_major: u32,
+    rdev_minor: u32,
+    dev_major: u32,
+    dev_minor: u32,
+    _spare: [u64; 14],
+}
+
+const _: () = assert!(size_of::<Statx>() == 256);
+
+/// A value in the type the target's `struct stat` has for it, or `EOVERFLOW` (as libc's
+/// 32-bit stat reports a 64-bit inode number).
+fn fit<T: TryFrom<U>, U>(v: U) -> Result<T, ()> {
+    T::try_from(v).map_err(|_| ())
+}
+
+/// `statx(2)` into the target's `struct stat` (statx is the one stat call whose structure
+/// is the same on every architecture; Linux 4.11 and later). The times are left zero:
+/// nothing in readyd reads them.
+///
+/// # Safety
+/// `path` must be NUL-terminated, `st` valid for a write.
+unsafe fn statx(dirfd: c_int, path: *const c_char, flags: c_int, st: *mut libc::stat) -> c_int {
+    // SAFETY: Statx is plain data.
+    let mut x: Statx = unsafe { core::mem::zeroed() };
+    let mask = libc::STATX_BASIC_STATS;
+    // SAFETY: the caller's contract; x is a valid statx buffer.
+    let r = unsafe { libc::syscall(libc::SYS_statx, dirfd, path, flags, mask, &raw mut x) };
+    if r != 0 {
+        return -1;
+    }
+    // SAFETY: stat is plain data.
+    let mut out: libc::stat = unsafe { core::mem::zeroed() };
+    let filled = (|| {
+        out.st_dev = libc::makedev(x.dev_major, x.dev_minor);
+        out.st_rdev = libc::makedev(x.rdev_major, x.rdev_minor);
+        out.st_ino = fit(x.ino)?;
+        out.st_mode = fit(x.mode)?;
+        out.st_nlink = fit(x.nlink)?;
+        out.st_uid = x.uid;
+        out.st_gid = x.gid;
+        out.st_size = fit(x.size)?;
+        out.st_blksize = fit(x.blksize)?;
+        out.st_blocks = fit(x.blocks)?;
+        Ok::<(), ()>(())
+    })();
+    if filled.is_err() {
+        set_errno(libc::EOVERFLOW);
+        return -1;
+    }
+    // SAFETY: the caller's contract.
+    unsafe { st.write(out) };
+    0
+}
+
+/// `stat(2)`, through statx (see there).
+///
+/// # Safety
+/// `path` must be NUL-terminated, `st` valid for a write.
+pub unsafe fn stat(path: *const c_char, st: *mut libc::stat) -> c_int {
+    // SAFETY: the caller's contract.
+    unsafe { statx(libc::AT_FDCWD, path, 0, st) }
+}
+
+/// `lstat(2)`, through statx (see there).
+///
+/// # Safety
+/// As [`stat`].
+pub unsafe fn lstat(path: *const c_char, st: *mut libc::stat) -> c_int {
+    // SAFETY: the caller's contract.
+    unsafe { statx(libc::AT_FDCWD, path, libc::AT_SYMLINK_NOFOLLOW, st) }
+}
+
+/// `fstat(2)`, through statx with an empty path (see there).
+///
+/// # Safety
+/// `st` must be valid for a write.
+pub unsafe fn fstat(fd: c_int, st: *mut libc::stat) -> c_int {
+    // SAFETY: an empty path, and the caller's contract.
+    unsafe { statx(fd, c"".as_ptr(), libc::AT_EMPTY_PATH, st) }
+}
+
+/// `fstatfs(2)`. (On every target we build for, the libc crate's `statfs` is the
+/// structure this system call fills.)
+///
+/// # Safety
+/// `st` must be valid for a write.
+pub unsafe fn fstatfs(fd: c_int, st: *mut libc::statfs) -> c_int {
+    // SAFETY: the caller's contract.
+    int(unsafe { libc::syscall(libc::SYS_fstatfs, fd, st) })
+}
+
 /// `open(2)`, as `openat(AT_FDCWD, ...)` (the only form every architecture has). 32-bit
 /// targets get `O_LARGEFILE` as libc adds it.
 ///
@@ -1023,6 +1139,57 @@ mod tests {
             assert_eq!(sigtimedwait(&usr1, core::ptr::null_mut(), &zero), -1);
             assert_eq!(*libc::__errno_location(), libc::EAGAIN);
             pthread_sigmask(libc::SIG_SETMASK, &old, core::ptr::null_mut());
+        }
+    }
+
+    #[test]
+    fn stats_match_libc() {
+        let fields = |st: &libc::stat| {
+            (
+                st.st_dev,
+                st.st_ino,
+                st.st_mode,
+                st.st_nlink,
+                st.st_uid,
+                st.st_gid,
+                st.st_rdev,
+                st.st_size,
+            )
+        };
+        for path in [c"/dev/null", c"/proc/self", c"/tmp", c"/proc/self/exe"] {
+            // SAFETY: stat is plain data; valid paths, fds and out-pointers.
+            unsafe {
+                let (mut ours, mut theirs): (libc::stat, libc::stat) =
+                    (core::mem::zeroed(), core::mem::zeroed());
+                assert_eq!(stat(path.as_ptr(), &mut ours), 0);
+                assert_eq!(libc::stat(path.as_ptr(), &mut theirs), 0);
+                assert_eq!(fields(&ours), fields(&theirs), "stat {path:?}");
+                assert_eq!(lstat(path.as_ptr(), &mut ours), 0);
+                assert_eq!(libc::lstat(path.as_ptr(), &mut theirs), 0);
+                assert_eq!(fields(&ours), fields(&theirs), "lstat {path:?}");
+                let fd = libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC);
+                assert!(fd >= 0);
+                assert_eq!(fstat(fd, &mut ours), 0);
+                assert_eq!(libc::fstat(fd, &mut theirs), 0);
+                assert_eq!(fields(&ours), fields(&theirs), "fstat {path:?}");
+                let (mut a, mut b): (libc::statfs, libc::statfs) =
+                    (core::mem::zeroed(), core::mem::zeroed());
+                assert_eq!(fstatfs(fd, &mut a), 0);
+                assert_eq!(libc::fstatfs(fd, &mut b), 0);
+                assert_eq!(
+                    (a.f_type, a.f_bsize, a.f_blocks),
+                    (b.f_type, b.f_bsize, b.f_blocks)
+                );
+                libc::close(fd);
+                assert_eq!(fstat(-1, &mut ours), -1);
+                assert_eq!(*libc::__errno_location(), libc::EBADF);
+            }
+        }
+        // SAFETY: as above.
+        unsafe {
+            let mut st: libc::stat = core::mem::zeroed();
+            assert_eq!(stat(c"/nonexistent/readyd".as_ptr(), &mut st), -1);
+            assert_eq!(*libc::__errno_location(), libc::ENOENT);
         }
     }
 }
