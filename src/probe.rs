@@ -346,7 +346,13 @@ pub unsafe fn is_socket_unix(
         return Ok(0);
     }
     // SAFETY: compare bytes are readable at path (caller's contract) and in sun_path.
-    let same = unsafe { libc::memcmp(path.cast(), sun.sun_path.as_ptr().cast(), compare) } == 0;
+    let (ours, theirs) = unsafe {
+        (
+            core::slice::from_raw_parts(path.cast::<u8>(), compare),
+            core::slice::from_raw_parts(sun.sun_path.as_ptr().cast::<u8>(), compare),
+        )
+    };
+    let same = sys::bytes_eq(ours, theirs);
     Ok(same as c_int)
 }
 

@@ -128,6 +128,13 @@ pub unsafe fn clock_gettime(clock: libc::clockid_t, ts: *mut libc::timespec) -> 
     if r == 0 { 0 } else { -1 }
 }
 
+/// Whether two byte strings are equal: a plain loop, for the short strings readyd
+/// compares (socket paths, prefixes). Slice `==` and `memcmp` become a call to libc's
+/// `bcmp`, one more import.
+pub fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
+}
+
 /// `calloc(3)`: `malloc` and zeroes; NULL and `ENOMEM` when the size overflows.
 pub fn calloc(n: usize, size: usize) -> *mut c_void {
     let Some(bytes) = n.checked_mul(size) else {
@@ -1191,5 +1198,13 @@ mod tests {
             assert_eq!(stat(c"/nonexistent/readyd".as_ptr(), &mut st), -1);
             assert_eq!(*libc::__errno_location(), libc::ENOENT);
         }
+    }
+
+    #[test]
+    fn bytes_eq_compares() {
+        assert!(bytes_eq(b"", b""));
+        assert!(bytes_eq(b"vsock:", b"vsock:"));
+        assert!(!bytes_eq(b"vsock:", b"vsock-"));
+        assert!(!bytes_eq(b"vsock", b"vsock:"));
     }
 }
