@@ -220,10 +220,10 @@ impl<'a> Sock<'a> {
             };
             n += 1;
         }
-        // SAFETY: msghdr and the control buffer are plain data; all-zero is valid.
+        // SAFETY: msghdr is plain data; all-zero is valid.
         let mut msg: libc::msghdr = unsafe { zeroed() };
-        // SAFETY: as above.
-        let mut control: Control = unsafe { zeroed() };
+        // Zeroed below only as far as this message uses it (1 KiB for MAX_FDS otherwise).
+        let mut control = core::mem::MaybeUninit::<Control>::uninit();
         msg.msg_iov = iov.as_mut_ptr();
         msg.msg_iovlen = n;
         if self.ty == libc::SOCK_DGRAM {
@@ -249,10 +249,12 @@ impl<'a> Sock<'a> {
         };
         if space > 0 {
             // SAFETY: control is large enough for MAX_FDS fds and one ucred, and is
-            // aligned for cmsghdr; the CMSG_* macros walk headers inside msg_controllen
-            // bytes of it, and each header is filled before the next is asked for.
+            // aligned for cmsghdr; its first `space` bytes are zeroed before the CMSG_*
+            // macros walk headers inside them (msg_controllen), and each header is
+            // filled before the next is asked for.
             unsafe {
-                msg.msg_control = control.bytes.as_mut_ptr().cast();
+                ptr::write_bytes(control.as_mut_ptr().cast::<u8>(), 0, space);
+                msg.msg_control = control.as_mut_ptr().cast();
                 msg.msg_controllen = space;
                 let mut c = libc::CMSG_FIRSTHDR(&msg);
                 if !fds.is_empty() {
