@@ -229,7 +229,8 @@ demo: all
 # number. QUICK=1: every measurement with small counts, in seconds (what CI runs).
 BENCH_JSON ?= $(BUILD)/bench/results.json
 bench: all
-	READYD_BENCH_JSON=$(BENCH_JSON) python3 tests/bench/run.py $(if $(QUICK),--quick)
+	READYD_BENCH_JSON=$(BENCH_JSON) READYD_BENCH_LDFLAGS="$(SHARED_LDFLAGS)" \
+	  python3 tests/bench/run.py $(if $(QUICK),--quick)
 
 clean:
 	$(CARGO) clean
