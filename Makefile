@@ -62,7 +62,7 @@ $(STATIC): $(RUST_SRC)
 # NEEDED must stay libc.so.6 alone. $(call link_shared,VERSION_SCRIPT,SONAME)
 # Full RELRO (-z now) as libsystemd.so.0 has it: the library that replaces it in sshd must
 # not leave a writable GOT behind. It costs start-up time (every import is bound at load);
-# see the README's Performance section. No crt files: the library has no constructors.
+# see the README's Start-up cost section. No crt files: the library has no constructors.
 # -Bsymbolic-functions binds the library's calls to its own functions at link time (never
 # -Bsymbolic: data must stay interposable). -O1 sizes the GNU hash table's Bloom filter
 # for fewer false hits: the loader consults it for every symbol looked up past us.
