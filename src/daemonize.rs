@@ -182,8 +182,8 @@ fn wait_for_daemon(read_end: c_int, child: libc::pid_t) -> ! {
         sys::_exit(0);
     }
     let mut line = Line::default();
-    // SAFETY: glibc's name of the running program, set before main.
-    line.push(unsafe { CStr::from_ptr(program_invocation_short_name) }.to_bytes());
+    let mut name = [0u8; 256];
+    line.push(program_name(&mut name));
     line.push(b": ");
     let code = if len >= 9 {
         let errnum = i32::from_ne_bytes([buf[5], buf[6], buf[7], buf[8]]);
@@ -211,9 +211,32 @@ fn wait_for_daemon(read_end: c_int, child: libc::pid_t) -> ! {
     sys::_exit(code)
 }
 
-unsafe extern "C" {
-    /// glibc: the basename of argv[0].
-    static program_invocation_short_name: *const c_char;
+/// The basename of argv[0] (what glibc calls program_invocation_short_name), read from
+/// /proc/self/cmdline: one import fewer to bind at every program's start-up, for a name
+/// only this error path needs. Without /proc, "readyd_daemonize".
+fn program_name(buf: &mut [u8; 256]) -> &[u8] {
+    // SAFETY: a constant path; the fd is closed below.
+    let fd = unsafe {
+        sys::open(
+            c"/proc/self/cmdline".as_ptr(),
+            libc::O_RDONLY | libc::O_CLOEXEC,
+            0,
+        )
+    };
+    if fd < 0 {
+        return b"readyd_daemonize";
+    }
+    // SAFETY: reading into buf, of its length.
+    let n = unsafe { sys::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+    close(fd);
+    let read = usize::try_from(n).unwrap_or(0);
+    let argv0 = buf[..read].split(|&b| b == 0).next().unwrap_or(b"");
+    let base = argv0.rsplit(|&b| b == b'/').next().unwrap_or(b"");
+    if base.is_empty() {
+        b"readyd_daemonize"
+    } else {
+        base
+    }
 }
 
 /// A fixed buffer for one line of text; what does not fit is dropped.
