@@ -1,13 +1,14 @@
 //! Small libc functions written here instead of imported.
 //!
 //! Every function a shared library imports is bound when a program that links it starts
-//! (full RELRO: `-z now`), about 760 instructions each on glibc. The functions here are
-//! trivial enough that writing them costs less than that: bit operations on a `sigset_t`,
-//! calls that are one system call (through `libc::syscall`, which the library imports
-//! anyway), and the few parsers and allocators that are a dozen lines over functions we
-//! import already. They keep libc's signatures and its errno convention, so a call site
-//! changes only its `libc::` prefix. Types are the libc crate's for the target: the same
-//! code is right on 32- and 64-bit, glibc and musl.
+//! (full RELRO: `-z now`), several hundred instructions each on glibc. The functions here
+//! are trivial enough that writing them costs less than that: bit operations on a
+//! `sigset_t`, calls that are one system call (through `libc::syscall`, the one import
+//! they all share, where tests/fault's shim fails them on demand), and the few parsers and
+//! allocators that are a dozen lines over functions we import already. They keep libc's
+//! signatures and errno convention, so most call sites change only their `libc::` prefix.
+//! Types are the libc crate's for the target: the same code is right on 32- and 64-bit,
+//! glibc and musl.
 //!
 //! libc's `strlen`, `memcpy` and friends stay libc's: they are vectorised, and a byte loop
 //! costs far more per call than one import does at load.
