@@ -864,7 +864,12 @@ mod tests {
         // SAFETY: s is NUL-terminated, end a valid out-pointer.
         let a = run(&|p, e| unsafe { ours(p, e, base) });
         // SAFETY: as above.
-        let b = run(&|p, e| unsafe { theirs(p, e, base) });
+        let mut b = run(&|p, e| unsafe { theirs(p, e, base) });
+        // musl sets EINVAL when there is no number at all, glibc (and we) leave errno
+        // alone; the end pointer at the start says the same either way.
+        if b.2 == 0 && b.1 == libc::EINVAL {
+            b.1 = 0;
+        }
         assert_eq!(a, b, "{s:?} in base {base}");
     }
 
