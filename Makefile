@@ -75,10 +75,10 @@ link_shared = @mkdir -p $(@D) && \
     -Wl,--version-script=$(1) -Wl,-soname,$(2)
 
 # The archive the .so files are linked from: libreadyd.a without unwind tables. Nothing
-# unwinds through readyd (panic=abort), and core's tables alone are 3 KiB of the .so.
+# unwinds through readyd (panic=abort), and the tables were 4 KiB of the .so.
 # The installed libreadyd.a keeps them. (A cross build sets OBJCOPY to its own objcopy.)
 OBJCOPY    ?= objcopy
-STATIC_NOUNWIND := target/lib/release/libreadyd-nounwind.a
+STATIC_NOUNWIND := $(STATIC:.a=-nounwind.a)
 $(STATIC_NOUNWIND): $(STATIC)
 	$(OBJCOPY) --remove-section=.eh_frame $< $@
 
