@@ -308,6 +308,19 @@ def loaded_libraries(path):
     return libs
 
 
+def imports(path):
+    """The symbols the library takes from others: each is bound when a program starts
+    (full RELRO), which is most of a library's start-up cost."""
+    out = run(["readelf", "--dyn-syms", "-W", path]).stdout
+    names = set()
+    for line in out.splitlines():
+        f = line.split()
+        # Num: Value Size Type Bind Vis Ndx Name; undefined, and not a weak reference
+        if len(f) >= 8 and f[6] == "UND" and f[4] != "WEAK" and f[7]:
+            names.add(f[7].split("@")[0])
+    return sorted(names)
+
+
 def footprint(variants, base, env, s, results):
     def memory(v):
         best = None
@@ -327,6 +340,7 @@ def footprint(variants, base, env, s, results):
             entry["size"] = os.path.getsize(real)
             d = run(["readelf", "-dW", real]).stdout
             entry["needed"] = re.findall(r"\(NEEDED\)\s+Shared library: \[(.*?)\]", d)
+            entry["imports"] = imports(real)
             entry["loaded"] = loaded_libraries(real)
         results["footprint"][v.name] = entry
 
@@ -388,6 +402,8 @@ def metrics(results):
                      str(GOALS["allocs"]), lambda x, v: x <= GOALS["allocs"], False))
     rows.append((".so size, bytes", pick(fp, "size"), fmt_int, f"≤ {GOALS['so_size']:,}",
                  lambda x, v: x <= GOALS["so_size"], True))
+    count = {n: (len(x) if x is not None else None) for n, x in pick(fp, "imports").items()}
+    rows.append(("imports (bound at start-up)", count, fmt_num, "", None, True))
     rows.append(("NEEDED", pick(fp, "needed"), ", ".join, "libc.so.6 only",
                  lambda x, v: x == GOALS["needed"], False))
     loaded = {n: (len(x) if x is not None else None) for n, x in pick(fp, "loaded").items()}
