@@ -117,7 +117,7 @@ fn parse_vsock(value: &CStr) -> Result<Address> {
     ];
     let (skip, kind) = prefixes
         .iter()
-        .find(|(p, _)| s.starts_with(p))
+        .find(|(p, _)| s.get(..p.len()).is_some_and(|h| crate::sys::bytes_eq(h, p)))
         .map(|(p, k)| (p.len(), *k))
         .ok_or(Errno(libc::EPROTO))?;
     let rest = &s[skip..];

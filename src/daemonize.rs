@@ -25,6 +25,7 @@ use core::sync::atomic::{AtomicI32, Ordering};
 use crate::env;
 use crate::errno::{self, Errno, Result};
 use crate::readiness;
+use crate::sys;
 
 /// `readyd_daemonize()` flag: do nothing when a supervisor tracks the process.
 pub const AUTO: u32 = 1;
@@ -38,13 +39,12 @@ static PARENT: AtomicI32 = AtomicI32::new(-1);
 static PIDFILE: AtomicI32 = AtomicI32::new(-1);
 
 fn getpid() -> libc::pid_t {
-    // SAFETY: no preconditions.
-    unsafe { libc::getpid() }
+    sys::getpid()
 }
 
 fn close(fd: c_int) {
     // SAFETY: closing an fd we own.
-    unsafe { libc::close(fd) };
+    unsafe { sys::close(fd) };
 }
 
 /// Whether a supervisor that tracks the process is present.
@@ -103,15 +103,15 @@ fn record(buf: &[u8]) -> Option<(u8, i32, &[u8])> {
 fn fill_standard_fds() {
     for fd in 0..3 {
         // SAFETY: F_GETFD only queries the fd.
-        if unsafe { libc::fcntl(fd, libc::F_GETFD) } >= 0 {
+        if unsafe { sys::fcntl(fd, libc::F_GETFD, 0) } >= 0 {
             continue;
         }
         // SAFETY: a constant path. Not CLOEXEC: it is a standard fd from now on.
-        let null = unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDWR) };
+        let null = unsafe { sys::open(c"/dev/null".as_ptr(), libc::O_RDWR, 0) };
         if null >= 0 && null != fd {
             // Only if something else took the lowest number meanwhile (another thread).
             // SAFETY: duplicating onto a closed standard fd, then closing our copy.
-            unsafe { libc::dup2(null, fd) };
+            unsafe { sys::dup2(null, fd) };
             close(null);
         }
     }
@@ -133,13 +133,13 @@ fn forget_supervisor() {
 
 fn redirect_to_null(fds: &[c_int]) {
     // SAFETY: a constant path; the fd is closed below.
-    let null = unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDWR | libc::O_CLOEXEC) };
+    let null = unsafe { sys::open(c"/dev/null".as_ptr(), libc::O_RDWR | libc::O_CLOEXEC, 0) };
     if null < 0 {
         return;
     }
     for &fd in fds {
         // SAFETY: dup2 onto a standard fd; dup2 clears CLOEXEC on the copy.
-        unsafe { libc::dup2(null, fd) };
+        unsafe { sys::dup2(null, fd) };
     }
     close(null);
 }
@@ -151,14 +151,14 @@ fn lock_pidfile(path: &CStr) -> Result<c_int> {
     for _ in 0..16 {
         // SAFETY: a NUL-terminated path; O_NOFOLLOW refuses a symlink planted there.
         let fd = errno::check(unsafe {
-            libc::open(
+            sys::open(
                 path.as_ptr(),
                 libc::O_RDWR | libc::O_CREAT | libc::O_CLOEXEC | libc::O_NOFOLLOW,
                 0o644,
             )
         })?;
         // SAFETY: a valid fd.
-        if let Err(e) = errno::check(unsafe { libc::flock(fd, libc::LOCK_EX | libc::LOCK_NB) }) {
+        if let Err(e) = errno::check(unsafe { sys::flock(fd, libc::LOCK_EX | libc::LOCK_NB) }) {
             close(fd);
             // Someone holds it: the daemon is running.
             return Err(if e.0 == libc::EWOULDBLOCK {
@@ -170,12 +170,12 @@ fn lock_pidfile(path: &CStr) -> Result<c_int> {
         // SAFETY: stat is plain data.
         let (mut a, mut b): (libc::stat, libc::stat) = unsafe { core::mem::zeroed() };
         // SAFETY: valid fd and out-pointer.
-        if let Err(e) = errno::check(unsafe { libc::fstat(fd, &mut a) }) {
+        if let Err(e) = errno::check(unsafe { sys::fstat(fd, &mut a) }) {
             close(fd);
             return Err(e);
         }
         // SAFETY: valid path and out-pointer.
-        match errno::check(unsafe { libc::lstat(path.as_ptr(), &mut b) }) {
+        match errno::check(unsafe { sys::lstat(path.as_ptr(), &mut b) }) {
             Ok(_) if a.st_dev == b.st_dev && a.st_ino == b.st_ino => return Ok(fd),
             // Replaced or removed since we opened it: try the new one.
             Ok(_) | Err(Errno(libc::ENOENT)) => {}
@@ -203,17 +203,17 @@ fn write_pidfile(path: &CStr) -> Result<c_int> {
     template[bytes.len()..bytes.len() + suffix.len()].copy_from_slice(suffix);
     let tmp = template.as_mut_ptr().cast::<c_char>();
     // SAFETY: a writable, NUL-terminated template ending in XXXXXX.
-    let fd = errno::check(unsafe { libc::mkostemp(tmp, libc::O_CLOEXEC) })?;
+    let fd = errno::check(unsafe { sys::mkostemp(tmp, libc::O_CLOEXEC) })?;
     let mut digits = [0u8; 20];
     let pid = readiness::decimal(&mut digits, getpid() as u64);
     // SAFETY: valid fd, template and path.
-    let r = errno::check(unsafe { libc::flock(fd, libc::LOCK_EX) })
-        .and_then(|_| errno::check(unsafe { libc::fchmod(fd, 0o644) }))
+    let r = errno::check(unsafe { sys::flock(fd, libc::LOCK_EX) })
+        .and_then(|_| errno::check(unsafe { sys::fchmod(fd, 0o644) }))
         .and_then(|_| readiness::write_all(fd, &[pid, b"\n"]).map(|()| 0))
-        .and_then(|_| errno::check(unsafe { libc::rename(tmp, path.as_ptr()) }));
+        .and_then(|_| errno::check(unsafe { sys::rename(tmp, path.as_ptr()) }));
     if let Err(e) = r {
         // SAFETY: removing our own temporary file.
-        unsafe { libc::unlink(tmp) };
+        unsafe { sys::unlink(tmp) };
         close(fd);
         return Err(e);
     }
@@ -244,7 +244,7 @@ fn read_status(read_end: c_int, buf: &mut [u8]) -> usize {
             // Everything the daemon wrote is in the pipe by now: take it, without waiting
             // for the workers to close their copies.
             // SAFETY: flags of our own read end.
-            unsafe { libc::fcntl(read_end, libc::F_SETFL, libc::O_NONBLOCK) };
+            unsafe { sys::fcntl(read_end, libc::F_SETFL, libc::O_NONBLOCK) };
         } else {
             let mut fds = [
                 libc::pollfd {
@@ -259,7 +259,7 @@ fn read_status(read_end: c_int, buf: &mut [u8]) -> usize {
                 },
             ];
             // SAFETY: two valid pollfd entries (a negative fd is ignored by poll).
-            if unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) } < 0 {
+            if unsafe { sys::ppoll(fds.as_mut_ptr(), 2, core::ptr::null(), core::ptr::null()) } < 0 {
                 if Errno::last().0 == libc::EINTR {
                     continue;
                 }
@@ -273,7 +273,7 @@ fn read_status(read_end: c_int, buf: &mut [u8]) -> usize {
             }
         }
         // SAFETY: reading into the unused rest of buf.
-        let n = unsafe { libc::read(read_end, buf[len..].as_mut_ptr().cast(), buf.len() - len) };
+        let n = unsafe { sys::read(read_end, buf[len..].as_mut_ptr().cast(), buf.len() - len) };
         match n {
             n if n > 0 => len += n as usize,
             _ if n < 0 && Errno::last().0 == libc::EINTR => {}
@@ -290,19 +290,19 @@ fn read_status(read_end: c_int, buf: &mut [u8]) -> usize {
 fn wait_for_daemon(read_end: c_int, child: libc::pid_t) -> ! {
     let mut status = 0;
     // SAFETY: reaping our own child, which exits as soon as it has forked the daemon.
-    unsafe { libc::waitpid(child, &mut status, 0) };
+    unsafe { sys::waitpid(child, &mut status, 0) };
     let mut buf = [0u8; PID_LEN + HEAD_LEN + MAX_TEXT];
     let len = read_status(read_end, &mut buf);
     let pid = (len >= PID_LEN).then(|| i32::from_ne_bytes([buf[0], buf[1], buf[2], buf[3]]));
     let record = record(&buf[..len]);
     if let Some((0, _, _)) = record {
-        // SAFETY: _exit ends the original process without running the caller's atexit
-        // handlers or flushing stdio twice (the daemon owns that state now).
-        unsafe { libc::_exit(0) };
+        // _exit ends the original process without running the caller's atexit handlers
+        // or flushing stdio twice (the daemon owns that state now).
+        sys::_exit(0);
     }
     let mut line = Line::default();
-    // SAFETY: glibc's name of the running program, set before main.
-    line.push(unsafe { CStr::from_ptr(program_invocation_short_name) }.to_bytes());
+    let mut name = [0u8; 256];
+    line.push(program_name(&mut name));
     line.push(b": ");
     let code = if let Some((code, errnum, text)) = record {
         line.push(text);
@@ -326,13 +326,35 @@ fn wait_for_daemon(read_end: c_int, child: libc::pid_t) -> ! {
     };
     line.push(b"\n");
     let _ = readiness::write_all(2, &[line.as_bytes()]);
-    // SAFETY: as above.
-    unsafe { libc::_exit(code) }
+    sys::_exit(code)
 }
 
-unsafe extern "C" {
-    /// glibc: the basename of argv[0].
-    static program_invocation_short_name: *const c_char;
+/// The basename of argv[0] (what glibc calls program_invocation_short_name), read from
+/// /proc/self/cmdline: one import fewer to bind at every program's start-up, for a name
+/// only this error path needs. Without /proc, "readyd_daemonize".
+fn program_name(buf: &mut [u8; 256]) -> &[u8] {
+    // SAFETY: a constant path; the fd is closed below.
+    let fd = unsafe {
+        sys::open(
+            c"/proc/self/cmdline".as_ptr(),
+            libc::O_RDONLY | libc::O_CLOEXEC,
+            0,
+        )
+    };
+    if fd < 0 {
+        return b"readyd_daemonize";
+    }
+    // SAFETY: reading into buf, of its length.
+    let n = unsafe { sys::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+    close(fd);
+    let read = usize::try_from(n).unwrap_or(0);
+    let argv0 = buf[..read].split(|&b| b == 0).next().unwrap_or(b"");
+    let base = argv0.rsplit(|&b| b == b'/').next().unwrap_or(b"");
+    if base.is_empty() {
+        b"readyd_daemonize"
+    } else {
+        base
+    }
 }
 
 /// A fixed buffer for one line of text; what does not fit is dropped.
@@ -374,7 +396,7 @@ pub fn daemonize(flags: u32, pidfile: Option<&CStr>) -> Result<c_int> {
     let lock = pidfile.map(lock_pidfile).transpose()?;
     let mut p = [0 as c_int; 2];
     // SAFETY: room for two fds.
-    if let Err(e) = errno::check(unsafe { libc::pipe2(p.as_mut_ptr(), libc::O_CLOEXEC) }) {
+    if let Err(e) = errno::check(unsafe { sys::pipe2(p.as_mut_ptr(), libc::O_CLOEXEC) }) {
         if let Some(fd) = lock {
             close(fd);
         }
@@ -403,16 +425,16 @@ pub fn daemonize(flags: u32, pidfile: Option<&CStr>) -> Result<c_int> {
     close(read_end);
     // SAFETY: as for the first fork.
     unsafe {
-        libc::setsid();
+        sys::setsid();
         match libc::fork() {
             0 => {}
             -1 => {
                 let e = Errno::last().0;
                 let _ = readiness::write_all(write_end, &[&0i32.to_ne_bytes()]);
                 let _ = write_record(write_end, 1, e, b"cannot fork the daemon");
-                libc::_exit(1);
+                sys::_exit(1);
             }
-            _ => libc::_exit(0),
+            _ => sys::_exit(0),
         }
     }
     // The daemon.
@@ -433,7 +455,7 @@ pub fn daemonize(flags: u32, pidfile: Option<&CStr>) -> Result<c_int> {
         }
     }
     // SAFETY: a constant path.
-    unsafe { libc::chdir(c"/".as_ptr()) };
+    unsafe { sys::chdir(c"/".as_ptr()) };
     redirect_to_null(&[0, 1]);
     Ok(1)
 }

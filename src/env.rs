@@ -9,6 +9,7 @@
 use core::ffi::{CStr, c_char, c_int};
 
 use crate::errno::{self, Errno, Result};
+use crate::sys;
 
 /// `NOTIFY_SOCKET`: where sd_notify sends.
 pub const NOTIFY_SOCKET: &CStr = c"NOTIFY_SOCKET";
@@ -98,7 +99,7 @@ fn strto<T>(
 pub fn parse_int(s: &CStr) -> Result<c_int> {
     let (v, _) = strto(s, s.count_bytes(), |p, e, b| {
         // SAFETY: p is NUL-terminated and e a valid out-pointer (see strto).
-        unsafe { libc::strtol(p, e, b) }
+        unsafe { sys::strtol(p, e, b) }
     })?;
     c_int::try_from(v).map_err(|_| Errno(libc::ERANGE))
 }
@@ -108,7 +109,7 @@ pub fn parse_int(s: &CStr) -> Result<c_int> {
 pub fn parse_u64(s: &CStr) -> Result<u64> {
     let (v, negative) = strto(s, s.count_bytes(), |p, e, b| {
         // SAFETY: p is NUL-terminated and e a valid out-pointer (see strto).
-        unsafe { libc::strtoull(p, e, b) }
+        unsafe { sys::strtoull(p, e, b) }
     })?;
     if v != 0 && negative {
         return Err(Errno(libc::ERANGE));
@@ -126,7 +127,7 @@ pub fn parse_u32(s: &CStr) -> Result<u32> {
 pub fn parse_u32_before(s: &CStr, len: usize) -> Result<u32> {
     let (v, negative) = strto(s, len, |p, e, b| {
         // SAFETY: p is NUL-terminated and e a valid out-pointer (see strto).
-        unsafe { libc::strtoul(p, e, b) }
+        unsafe { sys::strtoul(p, e, b) }
     })?;
     if v != 0 && negative {
         return Err(Errno(libc::ERANGE));

@@ -9,7 +9,8 @@
 //! `address` (NOTIFY_SOCKET parsing), `notify` (sending one datagram, the barrier),
 //! `upstart` (the `expect stop` handshake), `listen` (socket activation), `watchdog`,
 //! `probe` (`sd_booted`, `sd_is_*`), `pidfd` (pidfd inode ids), `readiness` (one ready
-//! call for every supervisor), `daemonize` (a fork that waits for ready), and `ffi` (every
+//! call for every supervisor), `daemonize` (a fork that waits for ready), `sys` (libc functions written here rather
+//! than imported: each import costs start-up time), and `ffi` (every
 //! `extern "C"` function, thin).
 //! The printf-style functions live in `shim.c`: stable Rust cannot define C variadics.
 
@@ -25,6 +26,7 @@ pub mod notify;
 pub mod pidfd;
 pub mod probe;
 pub mod readiness;
+pub mod sys;
 pub mod upstart;
 pub mod watchdog;
 
@@ -36,6 +38,5 @@ pub use ffi::*;
 #[cfg(all(panic = "abort", not(test), not(feature = "std")))]
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
-    // SAFETY: abort() takes no arguments and never returns.
-    unsafe { libc::abort() }
+    sys::abort()
 }

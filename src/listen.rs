@@ -8,6 +8,7 @@ use core::ptr;
 use crate::env;
 use crate::errno::{self, Errno, Result};
 use crate::pidfd;
+use crate::sys;
 
 /// The first fd passed by the service manager.
 pub const LISTEN_FDS_START: c_int = 3;
@@ -26,8 +27,7 @@ pub fn listen_fds() -> Result<c_int> {
     let Some(value) = env::get(c"LISTEN_PID") else {
         return Ok(0);
     };
-    // SAFETY: getpid has no preconditions.
-    if env::parse_pid(value)? != unsafe { libc::getpid() } {
+    if env::parse_pid(value)? != sys::getpid() {
         return Ok(0);
     }
     if let Some(value) = env::get(c"LISTEN_PIDFDID") {
@@ -52,10 +52,10 @@ pub fn listen_fds() -> Result<c_int> {
 
 fn set_cloexec(fd: c_int) -> Result<()> {
     // SAFETY: fcntl on any integer is safe; a closed fd gives EBADF.
-    let flags = errno::check(unsafe { libc::fcntl(fd, libc::F_GETFD) })?;
+    let flags = errno::check(unsafe { sys::fcntl(fd, libc::F_GETFD, 0) })?;
     if flags & libc::FD_CLOEXEC == 0 {
         // SAFETY: as above.
-        errno::check(unsafe { libc::fcntl(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC) })?;
+        errno::check(unsafe { sys::fcntl(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC) })?;
     }
     Ok(())
 }
@@ -124,8 +124,8 @@ unsafe fn free_names(names: *mut *mut c_char) {
 /// `n` names as a NULL-terminated, malloc'ed array, taken from `LISTEN_FDNAMES` when it
 /// is set (it must then hold exactly `n`), or `"unknown"` for each fd.
 fn names_array(n: usize, fdnames: Option<&[u8]>) -> Result<*mut *mut c_char> {
-    // SAFETY: calloc with an overflow-checked count; NULL handled.
-    let array = unsafe { libc::calloc(n + 1, size_of::<*mut c_char>()) }.cast::<*mut c_char>();
+    // calloc with an overflow-checked count; NULL handled.
+    let array = sys::calloc(n + 1, size_of::<*mut c_char>()).cast::<*mut c_char>();
     if array.is_null() {
         return Err(Errno(libc::ENOMEM));
     }

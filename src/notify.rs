@@ -13,6 +13,7 @@ use core::ptr;
 use crate::address::{self, Address, VsockType};
 use crate::env;
 use crate::errno::{self, Errno, Result};
+use crate::sys;
 
 /// The most fds one message may carry (the kernel's SCM_MAX_FD).
 pub const MAX_FDS: usize = 253;
@@ -44,7 +45,7 @@ impl Drop for Fd {
     fn drop(&mut self) {
         // SAFETY: the fd was created here and is closed once. A close error leaves
         // nothing to do.
-        unsafe { libc::close(self.0) };
+        unsafe { sys::close(self.0) };
     }
 }
 
@@ -83,14 +84,12 @@ fn credentials(pid: libc::pid_t) -> Option<libc::ucred> {
     if pid == 0 || pid == getpid() {
         return None;
     }
-    // SAFETY: getuid and getgid have no preconditions and cannot fail.
-    let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
+    let (uid, gid) = (sys::getuid(), sys::getgid());
     Some(libc::ucred { pid, uid, gid })
 }
 
 fn getpid() -> libc::pid_t {
-    // SAFETY: getpid has no preconditions.
-    unsafe { libc::getpid() }
+    sys::getpid()
 }
 
 /// Errors by which the kernel says "this socket type does not exist here".
@@ -149,7 +148,7 @@ impl<'a> Sock<'a> {
             if ty != libc::SOCK_DGRAM {
                 // SAFETY: addr is a valid sockaddr_vm of the length given.
                 let r =
-                    unsafe { libc::connect(fd.0, ptr::from_ref(addr).cast(), address::VSOCK_LEN) };
+                    unsafe { sys::connect(fd.0, ptr::from_ref(addr).cast(), address::VSOCK_LEN) };
                 errno::check(r)?;
             }
             return Ok(Sock { fd, ty, address });
@@ -221,10 +220,10 @@ impl<'a> Sock<'a> {
             };
             n += 1;
         }
-        // SAFETY: msghdr and the control buffer are plain data; all-zero is valid.
+        // SAFETY: msghdr is plain data; all-zero is valid.
         let mut msg: libc::msghdr = unsafe { zeroed() };
-        // SAFETY: as above.
-        let mut control: Control = unsafe { zeroed() };
+        // Zeroed below only as far as this message uses it (1 KiB for MAX_FDS otherwise).
+        let mut control = core::mem::MaybeUninit::<Control>::uninit();
         msg.msg_iov = iov.as_mut_ptr();
         msg.msg_iovlen = n;
         if self.ty == libc::SOCK_DGRAM {
@@ -250,10 +249,12 @@ impl<'a> Sock<'a> {
         };
         if space > 0 {
             // SAFETY: control is large enough for MAX_FDS fds and one ucred, and is
-            // aligned for cmsghdr; the CMSG_* macros walk headers inside msg_controllen
-            // bytes of it, and each header is filled before the next is asked for.
+            // aligned for cmsghdr; its first `space` bytes are zeroed before the CMSG_*
+            // macros walk headers inside them (msg_controllen), and each header is
+            // filled before the next is asked for.
             unsafe {
-                msg.msg_control = control.bytes.as_mut_ptr().cast();
+                ptr::write_bytes(control.as_mut_ptr().cast::<u8>(), 0, space);
+                msg.msg_control = control.as_mut_ptr().cast();
                 msg.msg_controllen = space;
                 let mut c = libc::CMSG_FIRSTHDR(&msg);
                 if !fds.is_empty() {
@@ -276,7 +277,7 @@ impl<'a> Sock<'a> {
             }
         }
         // SAFETY: msg points at live buffers described by their lengths.
-        errno::check_size(unsafe { libc::sendmsg(self.fd.0, &msg, libc::MSG_NOSIGNAL) })
+        errno::check_size(unsafe { sys::sendmsg(self.fd.0, &msg, libc::MSG_NOSIGNAL) })
     }
 
     /// Best effort, as in libsystemd: ask for 8 MiB, forcing it when privileged.
@@ -285,7 +286,7 @@ impl<'a> Sock<'a> {
             let size = SNDBUF_SIZE;
             // SAFETY: a valid fd and a c_int option value of the right length.
             let r = unsafe {
-                libc::setsockopt(
+                sys::setsockopt(
                     self.fd.0,
                     libc::SOL_SOCKET,
                     opt,
@@ -306,11 +307,11 @@ impl<'a> Sock<'a> {
             return Ok(());
         }
         // SAFETY: a valid fd.
-        errno::check(unsafe { libc::shutdown(self.fd.0, libc::SHUT_WR) })?;
+        errno::check(unsafe { sys::shutdown(self.fd.0, libc::SHUT_WR) })?;
         let mut byte = 0u8;
         // SAFETY: one byte of writable buffer.
         let n = unsafe {
-            libc::recv(
+            sys::recv(
                 self.fd.0,
                 ptr::from_mut(&mut byte).cast(),
                 1,
@@ -325,8 +326,7 @@ impl<'a> Sock<'a> {
 }
 
 fn socket(family: c_int, ty: c_int) -> Result<Fd> {
-    // SAFETY: plain syscall.
-    let fd = errno::check(unsafe { libc::socket(family, ty | libc::SOCK_CLOEXEC, 0) })?;
+    let fd = errno::check(sys::socket(family, ty | libc::SOCK_CLOEXEC, 0))?;
     Ok(Fd(fd))
 }
 
@@ -341,7 +341,7 @@ fn bind_privileged_port(fd: &Fd) -> Result<()> {
     for port in (1..1024).rev() {
         local.svm_port = port;
         // SAFETY: a valid address of the given length.
-        let r = unsafe { libc::bind(fd.0, ptr::from_ref(&local).cast(), address::VSOCK_LEN) };
+        let r = unsafe { sys::bind(fd.0, ptr::from_ref(&local).cast(), address::VSOCK_LEN) };
         match errno::check(r) {
             Ok(_) => return Ok(()),
             Err(Errno(libc::EPERM | libc::EACCES)) => return Ok(()),
@@ -358,7 +358,7 @@ fn bind_privileged_port(fd: &Fd) -> Result<()> {
 pub fn barrier(pid: libc::pid_t, timeout_usec: u64) -> Result<c_int> {
     let mut p = [0 as c_int; 2];
     // SAFETY: p has room for two fds.
-    errno::check(unsafe { libc::pipe2(p.as_mut_ptr(), libc::O_CLOEXEC) })?;
+    errno::check(unsafe { sys::pipe2(p.as_mut_ptr(), libc::O_CLOEXEC) })?;
     let (read_end, write_end) = (Fd(p[0]), Fd(p[1]));
     let sent = send(pid, BARRIER, &[write_end.0])?;
     drop(write_end);
@@ -385,7 +385,7 @@ fn wait_for_hangup(fd: &Fd, timeout_usec: u64) -> Result<c_int> {
         &raw const ts
     };
     // SAFETY: one valid pollfd; tsp is NULL or points at ts, alive until return.
-    let n = errno::check(unsafe { libc::ppoll(&mut pfd, 1, tsp, ptr::null()) })?;
+    let n = errno::check(unsafe { sys::ppoll(&mut pfd, 1, tsp, ptr::null()) })?;
     if n == 0 {
         return Err(Errno(libc::ETIMEDOUT));
     }

@@ -14,7 +14,7 @@ fn is_pidfs(fd: c_int) -> Result<bool> {
     // SAFETY: statfs is plain data; fstatfs writes it.
     let mut st: libc::statfs = unsafe { zeroed() };
     // SAFETY: a valid out-pointer.
-    errno::check(unsafe { libc::fstatfs(fd, &mut st) })?;
+    errno::check(unsafe { crate::sys::fstatfs(fd, &mut st) })?;
     Ok(st.f_type == PID_FS_MAGIC)
 }
 
@@ -22,14 +22,14 @@ fn inode(fd: c_int) -> Result<u64> {
     // SAFETY: stat is plain data; fstat writes it.
     let mut st: libc::stat = unsafe { zeroed() };
     // SAFETY: a valid out-pointer.
-    errno::check(unsafe { libc::fstat(fd, &mut st) })?;
+    errno::check(unsafe { crate::sys::fstat(fd, &mut st) })?;
     Ok(st.st_ino)
 }
 
 /// A pidfd for this process, or EOPNOTSUPP when pidfds are not on pidfs here.
 fn own_pidfd() -> Result<Fd> {
     // SAFETY: pidfd_open(getpid(), 0) has no memory arguments; it returns a CLOEXEC fd.
-    let r = unsafe { libc::syscall(libc::SYS_pidfd_open, libc::getpid(), 0) };
+    let r = unsafe { libc::syscall(libc::SYS_pidfd_open, crate::sys::getpid(), 0) };
     let fd = Fd(errno::check(r as c_int)?);
     if is_pidfs(fd.0)? {
         Ok(fd)

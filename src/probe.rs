@@ -5,6 +5,7 @@ use core::mem::{offset_of, size_of, zeroed};
 use core::ptr;
 
 use crate::errno::{self, Errno, Result};
+use crate::sys;
 
 /// 1 when the system was booted with systemd (`/run/systemd/system/` is a directory).
 pub fn booted() -> Result<c_int> {
@@ -13,11 +14,13 @@ pub fn booted() -> Result<c_int> {
     let path = c"/run/systemd/system/";
     // SAFETY: a NUL-terminated path.
     let r = unsafe {
-        libc::faccessat(
+        sys::faccessat(
             libc::AT_FDCWD,
             path.as_ptr(),
             libc::F_OK,
-            libc::AT_SYMLINK_NOFOLLOW,
+            // (The trailing slash resolves the last component, so following symlinks or
+            // not makes no difference: the flag faccessat2 would need is left out.)
+            0,
         )
     };
     match errno::check(r) {
@@ -31,7 +34,7 @@ fn fstat(fd: c_int) -> Result<libc::stat> {
     // SAFETY: stat is plain data.
     let mut st: libc::stat = unsafe { zeroed() };
     // SAFETY: a valid out-pointer; any fd value is allowed.
-    errno::check(unsafe { libc::fstat(fd, &mut st) })?;
+    errno::check(unsafe { sys::fstat(fd, &mut st) })?;
     Ok(st)
 }
 
@@ -40,7 +43,7 @@ fn stat_path(path: &CStr) -> Result<Option<libc::stat>> {
     // SAFETY: stat is plain data.
     let mut st: libc::stat = unsafe { zeroed() };
     // SAFETY: a NUL-terminated path and a valid out-pointer.
-    match errno::check(unsafe { libc::stat(path.as_ptr(), &mut st) }) {
+    match errno::check(unsafe { sys::stat(path.as_ptr(), &mut st) }) {
         Ok(_) => Ok(Some(st)),
         Err(Errno(libc::ENOENT | libc::ENOTDIR)) => Ok(None),
         Err(e) => Err(e),
@@ -115,7 +118,7 @@ fn sockopt_int(fd: c_int, opt: c_int) -> Result<c_int> {
     let mut len = size_of::<c_int>() as libc::socklen_t;
     // SAFETY: valid out-pointers of the stated length.
     errno::check(unsafe {
-        libc::getsockopt(
+        sys::getsockopt(
             fd,
             libc::SOL_SOCKET,
             opt,
@@ -156,7 +159,7 @@ fn local_address(fd: c_int) -> Result<(libc::sockaddr_storage, usize)> {
     let mut sa: libc::sockaddr_storage = unsafe { zeroed() };
     let mut len = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
     // SAFETY: a buffer of the stated length.
-    errno::check(unsafe { libc::getsockname(fd, ptr::from_mut(&mut sa).cast(), &mut len) })?;
+    errno::check(unsafe { sys::getsockname(fd, ptr::from_mut(&mut sa).cast(), &mut len) })?;
     if (len as usize) < size_of::<libc::sa_family_t>() {
         return Err(Errno(libc::EINVAL));
     }
@@ -343,7 +346,13 @@ pub unsafe fn is_socket_unix(
         return Ok(0);
     }
     // SAFETY: compare bytes are readable at path (caller's contract) and in sun_path.
-    let same = unsafe { libc::memcmp(path.cast(), sun.sun_path.as_ptr().cast(), compare) } == 0;
+    let (ours, theirs) = unsafe {
+        (
+            core::slice::from_raw_parts(path.cast::<u8>(), compare),
+            core::slice::from_raw_parts(sun.sun_path.as_ptr().cast::<u8>(), compare),
+        )
+    };
+    let same = sys::bytes_eq(ours, theirs);
     Ok(same as c_int)
 }
 
@@ -356,11 +365,11 @@ pub unsafe fn is_mq(fd: c_int, path: *const c_char) -> Result<c_int> {
         return Err(Errno(libc::EBADF));
     }
     // SAFETY: fcntl on any integer.
-    errno::check(unsafe { libc::fcntl(fd, libc::F_GETFD) })?;
+    errno::check(unsafe { sys::fcntl(fd, libc::F_GETFD, 0) })?;
     // SAFETY: mq_attr is plain data.
     let mut attr: libc::mq_attr = unsafe { zeroed() };
     // SAFETY: a valid out-pointer.
-    match errno::check(unsafe { libc::mq_getattr(fd, &mut attr) }) {
+    match errno::check(unsafe { sys::mq_getattr(fd, &mut attr) }) {
         Ok(_) => {}
         Err(Errno(libc::EBADF)) => return Ok(0),
         Err(e) => return Err(e),
@@ -386,6 +395,6 @@ pub unsafe fn is_mq(fd: c_int, path: *const c_char) -> Result<c_int> {
     // SAFETY: stat is plain data.
     let mut other: libc::stat = unsafe { zeroed() };
     // SAFETY: NUL-terminated path, valid out-pointer.
-    errno::check(unsafe { libc::stat(full.as_ptr(), &mut other) })?;
+    errno::check(unsafe { sys::stat(full.as_ptr(), &mut other) })?;
     Ok(same_inode(&st, &other) as c_int)
 }

@@ -9,6 +9,7 @@ use crate::daemonize;
 use crate::env;
 use crate::errno::{self, Errno, Result};
 use crate::notify;
+use crate::sys;
 use crate::upstart;
 
 /// `READYD_NOTIFY_FD=N`: the fd an s6 run script or dinit's `pipevar:` names.
@@ -63,11 +64,11 @@ pub fn write_all(fd: c_int, parts: &[&[u8]]) -> Result<()> {
     };
     // SAFETY: valid sigset pointers; these calls cannot fail with valid arguments.
     let was_pending = unsafe {
-        libc::sigemptyset(&mut pipe_only);
-        libc::sigaddset(&mut pipe_only, libc::SIGPIPE);
-        libc::sigpending(&mut pending);
-        libc::pthread_sigmask(libc::SIG_BLOCK, &pipe_only, &mut old);
-        libc::sigismember(&pending, libc::SIGPIPE) == 1
+        sys::sigemptyset(&mut pipe_only);
+        sys::sigaddset(&mut pipe_only, libc::SIGPIPE);
+        sys::sigpending(&mut pending);
+        sys::pthread_sigmask(libc::SIG_BLOCK, &pipe_only, &mut old);
+        sys::sigismember(&pending, libc::SIGPIPE) == 1
     };
     let total: usize = parts.iter().map(|p| p.len()).sum();
     let mut done = 0;
@@ -91,7 +92,7 @@ pub fn write_all(fd: c_int, parts: &[&[u8]]) -> Result<()> {
             n += 1;
         }
         // SAFETY: n iovecs describing live parts of the caller's slices.
-        match errno::check_size(unsafe { libc::writev(fd, iov.as_ptr(), n as c_int) }) {
+        match errno::check_size(unsafe { sys::writev(fd, iov.as_ptr(), n as c_int) }) {
             Ok(written) => done += written,
             Err(Errno(libc::EINTR)) => {}
             Err(e) => {
@@ -106,10 +107,10 @@ pub fn write_all(fd: c_int, parts: &[&[u8]]) -> Result<()> {
             tv_nsec: 0,
         };
         // SAFETY: valid set and timeout; consumes the SIGPIPE our write raised.
-        unsafe { libc::sigtimedwait(&pipe_only, ptr::null_mut(), &zero) };
+        unsafe { sys::sigtimedwait(&pipe_only, ptr::null_mut(), &zero) };
     }
     // SAFETY: restores the mask saved above.
-    unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &old, ptr::null_mut()) };
+    unsafe { sys::pthread_sigmask(libc::SIG_SETMASK, &old, ptr::null_mut()) };
     result
 }
 
@@ -126,7 +127,7 @@ pub fn notify_fd(fd: c_int, state: &[u8]) -> Result<c_int> {
     };
     let r = write_all(fd, &[state, newline]);
     // SAFETY: the caller handed fd over to be closed.
-    let closed = errno::check(unsafe { libc::close(fd) });
+    let closed = errno::check(unsafe { sys::close(fd) });
     r?;
     closed?;
     Ok(1)
@@ -153,8 +154,7 @@ pub fn ready(status: Option<&CStr>) -> Result<c_int> {
     let mut spoke = None;
     if env::get(env::NOTIFY_SOCKET).is_some() {
         let mut digits = [0u8; 20];
-        // SAFETY: getpid has no preconditions.
-        let pid = decimal(&mut digits, unsafe { libc::getpid() } as u64);
+        let pid = decimal(&mut digits, sys::getpid() as u64);
         let sent = match one_line(status) {
             Some(text) => {
                 notify::send_parts(0, &[b"READY=1\nSTATUS=", text, b"\nMAINPID=", pid], &[])
@@ -196,7 +196,7 @@ pub fn failed(errnum: c_int, status: Option<&CStr>) -> Result<c_int> {
         // End of file without a newline: dinit and OpenRC call that a failed start, s6
         // never marks the service ready.
         // SAFETY: the fd was handed to us to signal on.
-        errno::check(unsafe { libc::close(fd?) })?;
+        errno::check(unsafe { sys::close(fd?) })?;
         spoke = Some(Protocol::Fd);
     }
     if released? {
@@ -210,7 +210,7 @@ pub fn monotonic_usec() -> Result<u64> {
     // SAFETY: timespec is plain data; clock_gettime writes it.
     let mut ts: libc::timespec = unsafe { core::mem::zeroed() };
     // SAFETY: a valid out-pointer.
-    errno::check(unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) })?;
+    errno::check(unsafe { sys::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) })?;
     Ok((ts.tv_sec as u64) * 1_000_000 + (ts.tv_nsec as u64) / 1000)
 }
 

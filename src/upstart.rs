@@ -6,6 +6,7 @@ use core::ffi::c_int;
 
 use crate::env;
 use crate::errno::{Errno, Result};
+use crate::sys;
 
 /// Stops the process if Upstart started it, then forgets that it did.
 ///
@@ -17,8 +18,8 @@ pub fn ready() -> Result<c_int> {
     if env::get(env::UPSTART_JOB).is_none() {
         return Ok(0);
     }
-    // SAFETY: raise has no memory preconditions. It returns when SIGCONT resumes us.
-    if unsafe { libc::raise(libc::SIGSTOP) } != 0 {
+    // raise returns when SIGCONT resumes us.
+    if sys::raise(libc::SIGSTOP) != 0 {
         return Err(Errno::last());
     }
     env::unset(env::UPSTART_JOB);

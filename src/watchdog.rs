@@ -4,6 +4,7 @@ use core::ffi::{CStr, c_int};
 
 use crate::env;
 use crate::errno::{Errno, Result};
+use crate::sys;
 
 /// The variables `sd_watchdog_enabled(1)` removes.
 pub const VARIABLES: [&CStr; 2] = [c"WATCHDOG_USEC", c"WATCHDOG_PID"];
@@ -20,8 +21,7 @@ pub fn interval() -> Result<Option<u64>> {
         return Err(Errno(libc::EINVAL));
     }
     if let Some(value) = env::get(c"WATCHDOG_PID") {
-        // SAFETY: getpid has no preconditions.
-        if env::parse_pid(value)? != unsafe { libc::getpid() } {
+        if env::parse_pid(value)? != sys::getpid() {
             return Ok(None);
         }
     }

@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """`make bench`: readyd side by side with the system's libsystemd.so.0 and a raw-syscall floor.
 
-One C program (client.c) is built four ways: against build/libreadyd.so.0, against the
-system's libsystemd.so.0, with the floor's own inline socket + sendto + close, and as a
-baseline that links and calls nothing. A draining receiver (receiver.c) plays the
-supervisor. Measured:
+One C program (client.c) is built five ways: against build/libreadyd.so.0, against the
+system's libsystemd.so.0, against minimal-notify.so (the smallest sd_notify library in C,
+linked with the same flags as readyd: the yardstick for start-up), with the floor's own
+inline socket + sendto + close, and as a baseline that links and calls nothing. A draining
+receiver (receiver.c) plays the supervisor. Measured:
 
-  start-up   instructions (callgrind) of a run that notifies once, minus the baseline's
+  start-up   instructions (callgrind) of a run that notifies once, minus the baseline's;
+             readyd's as a ratio to minimal-notify.so's
   per call   wall time, and the caller's CPU time, of sd_notify / sd_notifyf / with_fds /
              barrier loops: best of several runs, the variants interleaved round by round
   syscalls   per call (strace -c; a run of COUNT calls minus a run of none, divided)
@@ -22,6 +24,10 @@ run (a build fails, a call does not return 1).
   tests/bench/run.py --quick    the same measurements with small counts (CI: does not rot)
   tests/bench/run.py --lib NAME=PATH ...   also measure another build of the library (for
                                 example a scratch copy with a proposed change)
+
+minimal-notify.so is linked with $READYD_BENCH_LDFLAGS, which `make bench` sets to the
+Makefile's SHARED_LDFLAGS (the flags the shipped libraries are linked with); run without
+it, its column is a SKIP.
 
 Tools a machine lacks (valgrind, strace, the system's libsystemd) turn their rows into
 "SKIP: ..." lines; with READYD_REQUIRE_TOOLS=1 (CI) a missing one is an error instead.
@@ -51,6 +57,7 @@ CFLAGS = ["-std=c11", "-O2", "-Wall", "-Wextra", "-Wpedantic", "-Werror"]
 # The goals of the issue, checked against readyd's column.
 GOALS = {
     "startup": 25_000,          # instructions added to a program that notifies once
+    "startup_vs_minimal": 1.15,  # ratio to the minimal C notifier linked with the same flags
     "time_vs_libsystemd": 0.80,  # per-call time, ratio
     "time_vs_floor": 1.05,
     "syscalls_notify": 5,
@@ -69,6 +76,11 @@ SETTINGS = {
 # What the client's loop modes call (see client.c). Counted: all of them; timed: all but
 # the 4 KiB one, which is there for the allocation count.
 LOOPS = ["notify", "notifyf", "notifyf4k", "fds", "barrier"]
+# The yardstick library: measured like the others, never judged against the goals.
+MINIMAL = "minimal-c"
+# Which goal limits a ratio part of a verdict: the part is the column compared with.
+RATIO_GOALS = {"libsystemd": "time_vs_libsystemd", "floor": "time_vs_floor",
+               MINIMAL: "startup_vs_minimal"}
 TIMED = ["notify", "notifyf", "fds", "barrier"]
 
 
@@ -296,6 +308,19 @@ def loaded_libraries(path):
     return libs
 
 
+def imports(path):
+    """The symbols the library takes from others: each is bound when a program starts
+    (full RELRO), which is most of a library's start-up cost."""
+    out = run(["readelf", "--dyn-syms", "-W", path]).stdout
+    names = set()
+    for line in out.splitlines():
+        f = line.split()
+        # Num: Value Size Type Bind Vis Ndx Name; undefined, and not a weak reference
+        if len(f) >= 8 and f[6] == "UND" and f[4] != "WEAK" and f[7]:
+            names.add(f[7].split("@")[0])
+    return sorted(names)
+
+
 def footprint(variants, base, env, s, results):
     def memory(v):
         best = None
@@ -315,6 +340,7 @@ def footprint(variants, base, env, s, results):
             entry["size"] = os.path.getsize(real)
             d = run(["readelf", "-dW", real]).stdout
             entry["needed"] = re.findall(r"\(NEEDED\)\s+Shared library: \[(.*?)\]", d)
+            entry["imports"] = imports(real)
             entry["loaded"] = loaded_libraries(real)
         results["footprint"][v.name] = entry
 
@@ -340,8 +366,14 @@ def metrics(results):
     st, tm, sc, al, fp = (results[k] for k in ("startup", "time", "syscalls", "allocs", "footprint"))
     pick = lambda table, *keys: {n: _dig(table.get(n), keys) for n in results["names"]}
     if st:
+        def startup_check(x, v):
+            parts = {"": x <= GOALS["startup"]}
+            if v.get(MINIMAL):
+                parts[MINIMAL] = x <= GOALS["startup_vs_minimal"] * v[MINIMAL]
+            return parts
         rows.append(("start-up: instructions added (notify once)", pick(st, "once"), fmt_int,
-                     f"≤ {GOALS['startup']:,}", lambda x, v: x <= GOALS["startup"], True))
+                     f"≤ {GOALS['startup']:,}, ≤ {GOALS['startup_vs_minimal']}× minimal C",
+                     startup_check, True))
         rows.append(("  of which the loader (linked, no call)", pick(st, "loader"), fmt_int,
                      "", None, False))
     for loop in TIMED:
@@ -370,6 +402,8 @@ def metrics(results):
                      str(GOALS["allocs"]), lambda x, v: x <= GOALS["allocs"], False))
     rows.append((".so size, bytes", pick(fp, "size"), fmt_int, f"≤ {GOALS['so_size']:,}",
                  lambda x, v: x <= GOALS["so_size"], True))
+    count = {n: (len(x) if x is not None else None) for n, x in pick(fp, "imports").items()}
+    rows.append(("imports (bound at start-up)", count, fmt_num, "", None, True))
     rows.append(("NEEDED", pick(fp, "needed"), ", ".join, "libc.so.6 only",
                  lambda x, v: x == GOALS["needed"], False))
     loaded = {n: (len(x) if x is not None else None) for n, x in pick(fp, "loaded").items()}
@@ -396,17 +430,20 @@ def report(variants, results):
     library that is not libsystemd (readyd and any --lib)."""
     names = results["names"]
     have_sd = "libsystemd" in names
+    have_min = MINIMAL in names
     rows = metrics(results)
-    candidates = [v.name for v in variants if v.kind == "lib" and v.name != "libsystemd"]
+    candidates = [v.name for v in variants
+                  if v.kind == "lib" and v.name not in ("libsystemd", MINIMAL)]
     verdicts = {n: [] for n in candidates}
     header = (["metric"] + [v.label for v in variants] +
-              (["readyd ÷ libsystemd"] if have_sd else []) + ["readyd ÷ floor", "goal", "met"])
+              (["readyd ÷ libsystemd"] if have_sd else []) + ["readyd ÷ floor"] +
+              (["readyd ÷ minimal C"] if have_min else []) + ["goal", "met"])
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for title, values, fmt, goal, check, ratios in rows:
         cells = [fmt(values[n]) if values.get(n) is not None else "–" for n in names]
         r = values.get("readyd")
         ratio_cells = []
-        for other in (["libsystemd"] if have_sd else []) + ["floor"]:
+        for other in (["libsystemd"] if have_sd else []) + ["floor"] + ([MINIMAL] if have_min else []):
             o = values.get(other)
             ratio_cells.append(f"{r / o:.2f}×" if ratios and r is not None and o else "")
         met = ""
@@ -422,7 +459,7 @@ def report(variants, results):
                     name = title.strip() + (f" vs {part}" if part else "")
                     if part:
                         ratio = values[n] / values[part]
-                        limit = GOALS["time_vs_libsystemd" if part == "libsystemd" else "time_vs_floor"]
+                        limit = GOALS[RATIO_GOALS[part]]
                         target = f"{ratio:.3f}×, goal ≤ {limit}×"
                     else:
                         target = f"{values[n]}, goal {goal}"
@@ -431,7 +468,7 @@ def report(variants, results):
             if r is not None:
                 verdict = check(r, values)
                 if isinstance(verdict, dict):
-                    met = ", ".join(f"{'sd' if k == 'libsystemd' else k}: "
+                    met = ", ".join(f"{'sd' if k == 'libsystemd' else k or 'abs'}: "
                                     f"{'yes' if ok else '**no**'}" for k, ok in verdict.items())
                 else:
                     met = "yes" if verdict else "**no**"
@@ -461,11 +498,22 @@ def main():
         variants.append(Variant("libsystemd", "lib", SYSTEM_LIBSYSTEMD, "libsystemd"))
     else:
         skips.append(f"libsystemd column: {SYSTEM_LIBSYSTEMD} not found (apt-get install libsystemd0)")
+    ldflags = os.environ.get("READYD_BENCH_LDFLAGS")
+    if ldflags:
+        # Built here, from the source, with the shipped libraries' own link flags.
+        d = os.path.join(OUT, "minimal")
+        os.makedirs(d, exist_ok=True)
+        minimal = os.path.join(d, "libminimal-notify.so")
+        run([CC, *CFLAGS, "-fPIC", *ldflags.split(), "-Wl,-soname,libminimal-notify.so",
+             "-o", minimal, os.path.join(HERE, "minimal-notify.c")])
+        variants.append(Variant(MINIMAL, "lib", minimal, "minimal C"))
+    else:
+        skips.append("minimal C column: READYD_BENCH_LDFLAGS is unset (run `make bench`)")
     for spec in args.lib:
         name, _, path = spec.partition("=")
         if not re.fullmatch(r"[\w.-]+", name) or not os.path.exists(path):
             fail(f"--lib {spec}: want NAME=PATH to an existing library")
-        if name in ("baseline", "floor", "readyd", "libsystemd"):
+        if name in ("baseline", "floor", "readyd", "libsystemd", MINIMAL):
             fail(f"--lib {spec}: {name} is taken; choose another name")
         variants.append(Variant(name, "lib", os.path.abspath(path)))
 

@@ -6,7 +6,8 @@
 #                                       target/compat/libsystemd.so.0 (run `make` first)
 #
 # Builds tests/fault/shim.c (an LD_PRELOAD library that makes socket, sendmsg, pipe2, fcntl,
-# ppoll, setsockopt, fstat, fork, write, writev and close fail on demand) and
+# ppoll, setsockopt, fstat, fork, write, writev and close fail on demand, whether they are
+# called as libc functions or through syscall(2), as readyd makes them) and
 # tests/fault/driver.c, then runs the driver under the shim against each library. The
 # driver checks return values, fd leaks (/proc/self/fd), unset_environment, what reached
 # the receiver, and crashes; it prints TAP and "N passed, M failed".

@@ -6,6 +6,11 @@
  * with the rule's errno without doing anything (close is the exception: it really closes,
  * then reports the error, as Linux does: the fd is gone even when close fails).
  *
+ * It also wraps syscall(2): readyd makes its system calls through it rather than through
+ * one libc wrapper each (every import costs start-up time). Those system calls count as
+ * the function of the same name and meet the same rules, so a rule for "sendmsg" fails
+ * libsystemd's sendmsg() and readyd's syscall(SYS_sendmsg, ...) alike.
+ *
  * A rule: function, errno, the first call to fail (counted from 1 since the rule was
  * armed) and how many calls in a row fail (0: every call from there on). Rules come from
  *
@@ -35,6 +40,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -264,4 +270,55 @@ int close(int fd)
         return -1;
     }
     return real_close(fd);
+}
+
+/* The system calls readyd makes through syscall() that correspond to a wrapped function. */
+static int syscall_fn(long number)
+{
+    switch (number) {
+    case SYS_socket: return F_SOCKET;
+    case SYS_sendmsg: return F_SENDMSG;
+    case SYS_pipe2: return F_PIPE2;
+    case SYS_fcntl: return F_FCNTL;
+#ifdef SYS_fcntl64
+    case SYS_fcntl64: return F_FCNTL;
+#endif
+    case SYS_ppoll: return F_PPOLL;
+    case SYS_setsockopt: return F_SETSOCKOPT;
+#ifdef SYS_fstat
+    case SYS_fstat: return F_FSTAT;
+#endif
+    case SYS_write: return F_WRITE;
+    case SYS_writev: return F_WRITEV;
+    case SYS_close: return F_CLOSE;
+    default: return -1;
+    }
+}
+
+/* Six arguments are passed on whatever the call takes, as libc's syscall() itself does:
+ * the kernel ignores the ones a call does not have. */
+long syscall(long number, ...)
+{
+    REAL(long, syscall, (long, ...));
+    va_list ap;
+    va_start(ap, number);
+    long a[6];
+    for (int i = 0; i < 6; i++)
+        a[i] = va_arg(ap, long);
+    va_end(ap);
+    int f = syscall_fn(number);
+#ifdef SYS_statx
+    /* statx on an fd (an empty path) is readyd's fstat */
+    if (number == SYS_statx && (a[2] & AT_EMPTY_PATH) && a[1] && *(const char *) a[1] == '\0')
+        f = F_FSTAT;
+#endif
+    if (f >= 0 && fail_now((enum fn) f)) {
+        if (f == F_CLOSE) {
+            int e = errno;
+            real_syscall(number, a[0]);
+            errno = e;
+        }
+        return -1;
+    }
+    return real_syscall(number, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
