@@ -202,7 +202,8 @@ check-peers: all
 	tests/peers/sshd.sh target/compat
 	tests/peers/s6.sh
 
-# Real systemd 252 in a container (root; about two minutes the first time).
+# Real systemd 252, 257 and the newest (Debian bookworm, trixie, sid), each in a container
+# (root; SYSTEMD_SUITES= picks releases; a minute or two per tree the first time).
 check-systemd: all
 	tests/c/build-examples.sh $(BUILD)/examples
 	tests/systemd/check-systemd.sh $(BUILD)/examples
