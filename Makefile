@@ -208,6 +208,14 @@ check-systemd: all
 	tests/c/build-examples.sh $(BUILD)/examples
 	tests/systemd/check-systemd.sh $(BUILD)/examples
 
+# The differential against newer libsystemd releases: Debian 13's 257 and sid's (the
+# newest), each run in a plain chroot of that release's tree (root; the trees of
+# check-systemd, bootstrapped if missing; about 10 s each once they are there).
+.PHONY: check-diff-newest
+check-diff-newest: all
+	tests/diff/in-tree.sh trixie $(BUILD)/libreadyd.so.0 $(COMPAT)
+	tests/diff/in-tree.sh sid $(BUILD)/libreadyd.so.0 $(COMPAT)
+
 demo: all
 	tests/demo.sh
 
