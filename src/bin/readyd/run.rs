@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use crate::args::{Protocol, RunOptions, Until};
 use crate::output::{Json, Timeline, Verdict, json_string_array, quote_bytes};
+use crate::pidfds;
 use crate::process::{self, Exit, Waited, signal_name};
 use crate::receive::{self, Message, NotifySocket};
 use crate::signals::Signals;
@@ -30,10 +31,14 @@ const KILL_WAIT: Duration = Duration::from_secs(2);
 const TICK: Duration = Duration::from_millis(50);
 /// systemd reads notification messages of at most this many bytes.
 const SYSTEMD_MESSAGE_MAX: usize = 4096;
+/// `$FDSTORE` under the systemd protocol: how many fds the fd store keeps, as systemd's
+/// FileDescriptorStoreMax= (whose own ceiling is far higher).
+const FDSTORE_MAX: usize = 1024;
 
 /// Variables a supervisor sets: never inherited from readyd's own environment.
-const PROTOCOL_VARS: [&str; 11] = [
+const PROTOCOL_VARS: [&str; 12] = [
     "NOTIFY_SOCKET",
+    "FDSTORE",
     "LISTEN_PID",
     "LISTEN_PIDFDID",
     "LISTEN_FDS",
@@ -87,6 +92,8 @@ struct Supervisor {
     watchdog: Option<Watchdog>,
     store: Vec<(OwnedFd, String)>,
     warned_senders: Vec<libc::pid_t>,
+    /// What the pidfd side of the protocol has seen (senders by pidfd, warnings given).
+    pidfd_seen: PidfdSeen,
     /// forking: the started process exited 0, the PID file is awaited.
     pidfile_wait: bool,
     pidfile_missing_warned: bool,
@@ -134,12 +141,17 @@ pub fn run(o: RunOptions) -> i32 {
 
     let mut set: Vec<(String, OsString)> = Vec::new();
     let mut pid_vars = Vec::new();
+    let mut id_vars = Vec::new();
     let mut fds: Vec<libc::c_int> = listeners.iter().map(|l| l.fd.as_raw_fd()).collect();
     if !listeners.is_empty() {
         set.push(("LISTEN_FDS".into(), listeners.len().to_string().into()));
         let names: Vec<&str> = listeners.iter().map(|l| l.name.as_str()).collect();
         set.push(("LISTEN_FDNAMES".into(), names.join(":").into()));
         pid_vars.push("LISTEN_PID");
+        // As newer systemd (262 does, 257 does not): the daemon's pidfd id, on pidfs.
+        if readyd::pidfd::own_inode_id().is_ok() {
+            id_vars.push("LISTEN_PIDFDID");
+        }
     }
     if let Some(usec) = o.watchdog_usec {
         set.push(("WATCHDOG_USEC".into(), usec.to_string().into()));
@@ -153,6 +165,8 @@ pub fn run(o: RunOptions) -> i32 {
         Protocol::Systemd => match NotifySocket::new() {
             Ok(s) => {
                 set.push(("NOTIFY_SOCKET".into(), s.path().as_os_str().to_owned()));
+                // The fd store is always on: say so, as systemd 254 and later do.
+                set.push(("FDSTORE".into(), FDSTORE_MAX.to_string().into()));
                 notify = Some(s);
             }
             Err(e) => return fatal(process::error_text(&e)),
@@ -195,6 +209,7 @@ pub fn run(o: RunOptions) -> i32 {
         remove: &PROTOCOL_VARS,
         set,
         pid_vars,
+        id_vars,
         fds,
         stdout_to_stderr: o.json,
     };
@@ -209,6 +224,10 @@ pub fn run(o: RunOptions) -> i32 {
             .iter()
             .map(|(k, v)| format!("{k}={}", v.to_string_lossy()))
             .chain(plan.pid_vars.iter().map(|k| format!("{k}={child}")))
+            .chain(plan.id_vars.iter().map(|k| {
+                let id = pidfds::id_of_pid(child).map_or_else(|| "?".into(), |i| i.to_string());
+                format!("{k}={id}")
+            }))
             .collect();
         out.event(
             Some(child),
@@ -265,6 +284,7 @@ pub fn run(o: RunOptions) -> i32 {
         pipe_fd,
         store: Vec::new(),
         warned_senders: Vec::new(),
+        pidfd_seen: PidfdSeen::default(),
         pidfile_wait: false,
         pidfile_missing_warned: false,
         last_scan: now,
@@ -817,8 +837,9 @@ impl Supervisor {
         }
     }
 
-    fn on_message(&mut self, m: Message) {
+    fn on_message(&mut self, mut m: Message) {
         let (fields, bad) = receive::fields(&m.bytes);
+        self.on_pidfd_fields(&mut m, &fields);
         let has = |k: &str, v: &str| fields.iter().any(|(fk, fv)| fk == k && fv == v);
         let value = |k: &str| {
             fields
@@ -871,7 +892,7 @@ impl Supervisor {
                 quote_bytes(line.as_bytes())
             ));
         }
-        if m.pid != self.main && !self.warned_senders.contains(&m.pid) {
+        if !self.sent_by_main(&m) && !self.warned_senders.contains(&m.pid) {
             self.warned_senders.push(m.pid);
             self.out.warning(&format!(
                 "message from pid {}, not the main pid {}: systemd's default \
@@ -1006,6 +1027,157 @@ impl Supervisor {
                 eprintln!("readyd run: ended without a verdict");
                 1
             }
+        }
+    }
+}
+
+/// The pidfd side of the notify protocol (systemd 257 and later): senders named by the
+/// pidfd the kernel attaches (SO_PASSPIDFD), `MAINPIDFD=1` with the main process's pidfd,
+/// `MAINPIDFDID=`, and warnings for what systemd 252 would not understand.
+#[derive(Default)]
+struct PidfdSeen {
+    /// (pid, pidfs id) of every sender seen so far.
+    senders: Vec<(libc::pid_t, u64)>,
+    /// Fields already warned about as newer than 252.
+    warned: Vec<String>,
+}
+
+impl Supervisor {
+    /// Whether a message came from the main process: by pidfd where the kernel named the
+    /// sender that way (a pid can have been reused, a pidfd id never is), else by pid.
+    fn sent_by_main(&self, m: &Message) -> bool {
+        let sender = m
+            .sender_pidfd
+            .as_ref()
+            .and_then(|fd| pidfds::id(fd.as_raw_fd()));
+        match (sender, pidfds::id_of_pid(self.main)) {
+            (Some(s), Some(main)) => s == main,
+            _ => m.pid == self.main,
+        }
+    }
+
+    fn on_pidfd_fields(&mut self, m: &mut Message, fields: &[(String, String)]) {
+        let value = |k: &str| {
+            fields
+                .iter()
+                .rev()
+                .find(|(fk, _)| fk == k)
+                .map(|(_, v)| v.as_str())
+        };
+        if let Some(id) = m
+            .sender_pidfd
+            .as_ref()
+            .and_then(|fd| pidfds::id(fd.as_raw_fd()))
+        {
+            if !self.pidfd_seen.senders.contains(&(m.pid, id)) {
+                if let Some(&(_, old)) = self.pidfd_seen.senders.iter().find(|(p, _)| *p == m.pid) {
+                    self.out.warning(&format!(
+                        "pid {} is another process now (pidfs id {id}, was {old}): the pid was reused",
+                        m.pid
+                    ));
+                }
+                self.pidfd_seen.senders.push((m.pid, id));
+                self.out.event(
+                    Some(m.pid),
+                    "sender",
+                    &format!(
+                        "sender pid {} identified by its pidfd: pidfs id {id}",
+                        m.pid
+                    ),
+                    vec![("pidfd_id", Json::Num(id as i64))],
+                );
+            }
+        }
+        for (k, v) in fields {
+            if let Some(why) = pidfds::newer_than_252(k, v) {
+                if !self.pidfd_seen.warned.contains(k) {
+                    self.pidfd_seen.warned.push(k.clone());
+                    self.out.warning(&format!(
+                        "{why}: a daemon that relies on it needs a newer manager than Debian 12's 252"
+                    ));
+                }
+            }
+        }
+        if value("FDSTORE") == Some("1") && self.store.len() + m.fds.len() > FDSTORE_MAX {
+            self.out.warning(&format!(
+                "more than $FDSTORE={FDSTORE_MAX} fds in the fd store: systemd would refuse the rest"
+            ));
+        }
+
+        // MAINPIDFD=1: the one fd is the main process's pidfd, not one for the fd store.
+        let mut named: Option<(libc::pid_t, Option<u64>)> = None;
+        if value("MAINPIDFD") == Some("1") {
+            if m.fds.len() == 1 {
+                let fd = m.fds.remove(0);
+                match pidfds::pid_of(fd.as_raw_fd()) {
+                    Some(pid) => {
+                        let id = pidfds::id(fd.as_raw_fd());
+                        let id_text = id.map_or_else(String::new, |i| format!(" (pidfs id {i})"));
+                        self.out.event(
+                            Some(m.pid),
+                            "mainpidfd",
+                            &format!("MAINPIDFD=1: the pidfd passed names pid {pid}{id_text}"),
+                            vec![
+                                ("mainpid", Json::Num(i64::from(pid))),
+                                ("pidfd_id", id.map_or(Json::Raw("null".into()), |i| Json::Num(i as i64))),
+                            ],
+                        );
+                        named = Some((pid, id));
+                    }
+                    None => self.out.warning(
+                        "MAINPIDFD=1, but the fd passed is not the pidfd of a running process: ignored",
+                    ),
+                }
+            } else {
+                self.out.warning(&format!(
+                    "MAINPIDFD=1 must come with exactly one fd, the main process's pidfd (got {})",
+                    m.fds.len()
+                ));
+            }
+        }
+        let mainpid = value("MAINPID").and_then(|v| v.parse::<libc::pid_t>().ok());
+        if let (Some((p, _)), Some(q)) = (named, mainpid) {
+            if p != q {
+                self.out.warning(&format!(
+                    "MAINPID={q}, but the pidfd passed with MAINPIDFD=1 names pid {p}: systemd \
+                     takes the pidfd"
+                ));
+            }
+        }
+        if let Some(text) = value("MAINPIDFDID") {
+            let pid = named.map(|(p, _)| p).or(mainpid);
+            match (text.parse::<u64>(), pid) {
+                (Ok(want), Some(pid)) => match named
+                    .and_then(|(_, id)| id)
+                    .or_else(|| pidfds::id_of_pid(pid))
+                {
+                    Some(id) if id == want => self.out.event(
+                        Some(m.pid),
+                        "mainpidfdid",
+                        &format!("MAINPIDFDID={want} is pid {pid}'s pidfs id"),
+                        vec![
+                            ("mainpid", Json::Num(i64::from(pid))),
+                            ("pidfd_id", Json::Num(id as i64)),
+                        ],
+                    ),
+                    Some(id) => self.out.warning(&format!(
+                        "MAINPIDFDID={want}, but pid {pid} is pidfs id {id} (another process): \
+                         systemd 257 and later ignore the main pid"
+                    )),
+                    None => self.out.warning(&format!(
+                        "MAINPIDFDID={want}: pid {pid} has no pidfs id here to compare with"
+                    )),
+                },
+                (Err(_), _) => self
+                    .out
+                    .warning(&format!("MAINPIDFDID={text} is not a number: ignored")),
+                (Ok(_), None) => self
+                    .out
+                    .warning("MAINPIDFDID= without MAINPID= or MAINPIDFD=1: ignored"),
+            }
+        }
+        if let (Some((pid, _)), None) = (named, mainpid) {
+            self.on_mainpid(&pid.to_string());
         }
     }
 }
