@@ -13,6 +13,8 @@
 #                        it said READY=1; STOPPING=1 on stop.
 #   check_failed_start   readyd_failed(ENOENT, "cannot read <config>"): the unit ends failed
 #                        with StatusErrno=2 and that StatusText.
+#   check_barrier        sd_notify_barrier() in a child under NotifyAccess=all (barrier.c):
+#                        it returns 1 once systemd has read the child's status.
 #
 # The reload takes as long as the test wants, with no clock involved: before asking for it,
 # the configuration file is replaced by a FIFO, so the daemon's reload blocks reading it
@@ -131,4 +133,41 @@ check_failed_start() {
 
   [ "$failed" = "$failed_before" ] || journal_dump "$svc"
   peer ctl reset-failed "$svc" 2>&1 | note
+}
+
+# sd_notify_barrier(): a child (NotifyAccess=all) sends a status and waits in the barrier
+# until systemd has read it; the main process then says READY=1 naming the child's exit
+# status, which is 0 only if the barrier returned 1.
+check_barrier() {
+  local svc=readyd-barrier.service failed_before=$failed main child text line
+  echo "# --- sd_notify_barrier: $svc (a child's status, then the barrier)"
+  noted unit "$svc" \
+    Type=notify \
+    NotifyAccess=all \
+    Environment=LD_LIBRARY_PATH=/opt/test \
+    ExecStart=/opt/test/barrier ||
+    { not_ok "writing unit $svc failed"; return; }
+  peer ctl start --no-block "$svc" 2>&1 | note
+  expect "$svc after start" "$(wait_state "$svc" active "$LC_WAIT")" "active running"
+  main=$(peer show "$svc" MainPID --value)
+  maps_readyd "$svc" "$main"
+  expect "$svc StatusText (the barrier returned 1 in the child)" \
+    "$(peer show "$svc" StatusText --value)" "barrier answered: child exit 0"
+  # The child's status was read before the barrier was answered: its line is in the
+  # journal, and before the main process's READY=1.
+  text="STATUS=from the child"
+  if line=$(journal_line "$svc" "$text"); then
+    ok "journal: $line"
+    child=$(peer journal "$svc" -o cat 2>/dev/null | grep -n -F -e "$text" -e "READY=1, STATUS=barrier answered" |
+      cut -d: -f1 | tr '\n' ' ')
+    case "$child" in
+      [0-9]*" "[0-9]*" ") ok "$svc: the child's status comes before READY=1 in the journal (lines $child)" ;;
+      *) not_ok "$svc: wanted the child's status, then READY=1, in the journal; saw lines '$child'" ;;
+    esac
+  else
+    not_ok "journal has no '$text'"
+  fi
+  peer ctl stop --no-block "$svc" 2>&1 | note
+  expect "$svc after stop" "$(wait_state "$svc" inactive "$LC_WAIT")" "inactive dead"
+  [ "$failed" = "$failed_before" ] || journal_dump "$svc"
 }
