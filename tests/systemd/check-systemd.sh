@@ -16,7 +16,9 @@
 #   readiness-checks.sh      ready-anywhere: readyd_ready() under Type=notify, a reload with
 #                            readyd_reloading() (MONOTONIC_USEC), a failed start with
 #                            readyd_failed() (StatusErrno), and sd_notify_barrier() in a child
-#                            (tests/systemd/barrier.c, built here against the installed readyd).
+#                            (tests/systemd/barrier.c), and readyd_mainpid() naming a forked
+#                            worker (tests/systemd/mainpid.c; both built here against the
+#                            installed readyd).
 # A check added later is one more function called from run_checks, so it runs per version.
 #
 # Prints one `ok - ...` / `not ok - ...` line per check, then `N passed, M failed`.
@@ -95,14 +97,18 @@ EXAMPLES="article-daemon socket-activated watchdog fdstore ready-anywhere"
 for f in $EXAMPLES libreadyd.so.0; do
   [ -f "$build/$f" ] || { not_ok "$build/$f is missing"; finish; }
 done
-# The barrier check's program, built as the examples are: against the installed readyd.
-if ! PKG_CONFIG_PATH=$build/prefix/lib/pkgconfig ${CC:-cc} -std=c11 -Wall -Wextra -Werror \
-    $(PKG_CONFIG_PATH=$build/prefix/lib/pkgconfig pkg-config --cflags readyd) \
-    -o "$build/barrier" "$here/barrier.c" \
-    $(PKG_CONFIG_PATH=$build/prefix/lib/pkgconfig pkg-config --libs readyd); then
-  not_ok "tests/systemd/barrier.c does not build against $build/prefix"; finish
-fi
-EXAMPLES="$EXAMPLES barrier"
+# The programs of the barrier and mainpid checks, built as the examples are: against the
+# installed readyd.
+for prog in barrier mainpid; do
+  # shellcheck disable=SC2046 # pkg-config output is meant to be split
+  if ! ${CC:-cc} -std=c11 -Wall -Wextra -Werror \
+      $(PKG_CONFIG_PATH=$build/prefix/lib/pkgconfig pkg-config --cflags readyd) \
+      -o "$build/$prog" "$here/$prog.c" \
+      $(PKG_CONFIG_PATH=$build/prefix/lib/pkgconfig pkg-config --libs readyd); then
+    not_ok "tests/systemd/$prog.c does not build against $build/prefix"; finish
+  fi
+  EXAMPLES="$EXAMPLES $prog"
+done
 
 # Whatever happens from here (error, Ctrl-C), take the container down.
 trap stop_container EXIT
@@ -199,6 +205,7 @@ run_checks() {
   check_ready_reload
   check_failed_start
   check_barrier
+  check_mainpid
 }
 
 # tree_of SUITE: where that release's tree lives.

@@ -15,6 +15,8 @@
 #                        with StatusErrno=2 and that StatusText.
 #   check_barrier        sd_notify_barrier() in a child under NotifyAccess=all (barrier.c):
 #                        it returns 1 once systemd has read the child's status.
+#   check_mainpid        readyd_mainpid() names a forked worker (mainpid.c): systemd takes
+#                        it as MainPID (257 and later with its pidfd and id).
 #
 # The reload takes as long as the test wants, with no clock involved: before asking for it,
 # the configuration file is replaced by a FIFO, so the daemon's reload blocks reading it
@@ -166,6 +168,48 @@ check_barrier() {
     esac
   else
     not_ok "journal has no '$text'"
+  fi
+  peer ctl stop --no-block "$svc" 2>&1 | note
+  expect "$svc after stop" "$(wait_state "$svc" inactive "$LC_WAIT")" "inactive dead"
+  [ "$failed" = "$failed_before" ] || journal_dump "$svc"
+}
+
+# readyd_mainpid(): the started process names a worker it forked, says READY=1 and exits;
+# systemd must take the worker as the main process. Managers since 257 get the worker's
+# pidfd with it (MAINPIDFD=1) and its id (MAINPIDFDID=); 252 reads MAINPID= alone.
+check_mainpid() {
+  local svc=readyd-mainpid.service failed_before=$failed main sender line
+  echo "# --- readyd_mainpid: $svc (a worker named as the main process)"
+  # NotifyAccess=all: once the worker is the main pid, the READY=1 that follows comes
+  # from another process (measured with 262: dropped under NotifyAccess=main and =exec).
+  noted unit "$svc" \
+    Type=notify \
+    NotifyAccess=all \
+    Environment=LD_LIBRARY_PATH=/opt/test \
+    ExecStart=/opt/test/mainpid ||
+    { not_ok "writing unit $svc failed"; return; }
+  peer ctl start --no-block "$svc" 2>&1 | note
+  expect "$svc after start" "$(wait_state "$svc" active "$LC_WAIT")" "active running"
+  main=$(peer show "$svc" MainPID --value)
+  expect "$svc StatusText" "$(peer show "$svc" StatusText --value)" "worker $main named by readyd_mainpid"
+  is_exe "$svc" "$main" /opt/test/mainpid
+  # The message that named the worker came from the started process, another pid.
+  if line=$(journal_line "$svc" "MAINPID=$main"); then
+    ok "journal: $line"
+    sender=$(printf '%s\n' "$line" | sed -n 's/.*from PID \([0-9]*\).*/\1/p')
+    if [ -n "$sender" ] && [ "$sender" != "$main" ]; then
+      ok "$svc: MainPID $main is the worker that pid $sender (the started process) named"
+    else
+      not_ok "$svc: MainPID $main should be a worker named by another pid, the sender was '$sender'"
+    fi
+    if [ "${SD_VERSION:-252}" -ge 257 ]; then
+      case "$line" in
+        *"MAINPIDFDID="*"MAINPIDFD=1"*) ok "$svc: the message carried MAINPIDFDID= and MAINPIDFD=1" ;;
+        *) not_ok "$svc: wanted MAINPIDFDID= and MAINPIDFD=1 in the message" ;;
+      esac
+    fi
+  else
+    not_ok "journal has no 'MAINPID=$main'"
   fi
   peer ctl stop --no-block "$svc" 2>&1 | note
   expect "$svc after stop" "$(wait_state "$svc" inactive "$LC_WAIT")" "inactive dead"
