@@ -167,7 +167,7 @@ check-header:
 check-c: all
 	tests/c/check-c.sh
 
-# Differential: the same 496 cases against the system's libsystemd.so.0 and both of our
+# Differential: the same 499 cases against the system's libsystemd.so.0 and both of our
 # libraries; only the 252-vs-newest differences listed in tests/diff are allowed.
 SYSTEMD_REF ?= /usr/lib/$(shell $(CC) -print-multiarch 2>/dev/null)/libsystemd.so.0
 check-diff: all
@@ -217,10 +217,19 @@ check-peers: all
 	tests/peers/sshd.sh target/compat
 	tests/peers/s6.sh
 
-# Real systemd 252 in a container (root; about two minutes the first time).
+# Real systemd 252, 257 and the newest (Debian bookworm, trixie, sid), each in a container
+# (root; SYSTEMD_SUITES= picks releases; a minute or two per tree the first time).
 check-systemd: all
 	tests/c/build-examples.sh $(BUILD)/examples
 	tests/systemd/check-systemd.sh $(BUILD)/examples
+
+# The differential against newer libsystemd releases: Debian 13's 257 and sid's (the
+# newest), each run in a plain chroot of that release's tree (root; the trees of
+# check-systemd, bootstrapped if missing; about 10 s each once they are there).
+.PHONY: check-diff-newest
+check-diff-newest: all
+	tests/diff/in-tree.sh trixie $(BUILD)/libreadyd.so.0 $(COMPAT)
+	tests/diff/in-tree.sh sid $(BUILD)/libreadyd.so.0 $(COMPAT)
 
 demo: all
 	tests/demo.sh

@@ -366,6 +366,20 @@ int readyd_daemonize(unsigned int flags, const char *pidfile);
 int readyd_reloading(void);
 
 /**
+ * Tells systemd that `pid` is the service's main process (a daemon that forked its
+ * worker, or a wrapper that started it): `MAINPID=<pid>` and, where the kernel has pidfds,
+ * the process's pidfd with `MAINPIDFD=1` and, on pidfs (Linux 6.9 and later),
+ * `MAINPIDFDID=<its inode id>`, so that a manager that knows them (systemd 257 and later)
+ * tracks that very process even if its pid is reused; older managers read `MAINPID=` and
+ * close the fd. Without pidfds (before Linux 5.3), `MAINPID=` alone.
+ *
+ * Returns 1 when sent, 0 when `$NOTIFY_SOCKET` is unset, or a negative errno: `-EINVAL`
+ * for a `pid` not above 0, `-ESRCH` when no such process exists, or as `sd_notify()`.
+ * Does not allocate.
+ */
+int readyd_mainpid(pid_t pid);
+
+/**
  * Tells systemd the service is stopping (`STOPPING=1`). Returns as `sd_notify()`.
  */
 int readyd_stopping(void);

@@ -138,6 +138,8 @@ fn parse_vsock(value: &CStr) -> Result<Address> {
         b"hypervisor" => libc::VMADDR_CID_HYPERVISOR,
         b"local" => libc::VMADDR_CID_LOCAL,
         b"host" => libc::VMADDR_CID_HOST,
+        // Names of VMADDR_CID_ANY in newest libsystemd (measured with 262), refused below.
+        b"any" | b"-1" => libc::VMADDR_CID_ANY,
         // SAFETY: the CID text is the tail of a NUL-terminated string.
         _ => env::parse_u32_before(unsafe { CStr::from_ptr(value.as_ptr().add(skip)) }, colon)?,
     };
@@ -243,11 +245,13 @@ mod tests {
             "vsock:4294967295:5",
             "vsock-dgram::5",
             "vsock:2:5:6",
+            "vsock:-1:5",
+            "vsock:any:5",
         ] {
             assert_eq!(p(s).unwrap_err(), Errno(EINVAL), "{s:?}");
         }
         for s in [
-            "vsock:-1:5",
+            "vsock:-2:5",
             "vsock:4294967296:5",
             "vsock:2:-1",
             "vsock:2:4294967296",

@@ -466,6 +466,21 @@ pub extern "C" fn readyd_reloading() -> c_int {
     to_c(readiness::reloading())
 }
 
+/// Tells systemd that `pid` is the service's main process (a daemon that forked its
+/// worker, or a wrapper that started it): `MAINPID=<pid>` and, where the kernel has pidfds,
+/// the process's pidfd with `MAINPIDFD=1` and, on pidfs (Linux 6.9 and later),
+/// `MAINPIDFDID=<its inode id>`, so that a manager that knows them (systemd 257 and later)
+/// tracks that very process even if its pid is reused; older managers read `MAINPID=` and
+/// close the fd. Without pidfds (before Linux 5.3), `MAINPID=` alone.
+///
+/// Returns 1 when sent, 0 when `$NOTIFY_SOCKET` is unset, or a negative errno: `-EINVAL`
+/// for a `pid` not above 0, `-ESRCH` when no such process exists, or as `sd_notify()`.
+/// Does not allocate.
+#[unsafe(no_mangle)]
+pub extern "C" fn readyd_mainpid(pid: libc::pid_t) -> c_int {
+    to_c(readiness::mainpid(pid))
+}
+
 /// Tells systemd the service is stopping (`STOPPING=1`). Returns as `sd_notify()`.
 #[unsafe(no_mangle)]
 pub extern "C" fn readyd_stopping() -> c_int {

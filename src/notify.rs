@@ -104,8 +104,15 @@ fn not_supported(e: Errno) -> bool {
             | libc::EPROTONOSUPPORT
             | libc::ESOCKTNOSUPPORT
             | libc::ENOPROTOOPT
-            | libc::ENODEV
     )
+}
+
+/// Whether a plain `vsock:` address tries the next socket type after `socket()` failed
+/// with `e` for the type at `step` (0: datagram, 1: seqpacket). A hypervisor without
+/// vsock datagrams says ENODEV, so datagram falls back on that too; seqpacket falls back
+/// to stream only when the type is not supported, as libsystemd does.
+fn falls_back(step: usize, e: Errno) -> bool {
+    not_supported(e) || (step == 0 && e.0 == libc::ENODEV)
 }
 
 /// A socket ready to send to one address.
@@ -138,7 +145,7 @@ impl<'a> Sock<'a> {
         for (i, &ty) in types.iter().enumerate() {
             let fd = match socket(libc::AF_VSOCK, ty) {
                 Ok(fd) => fd,
-                Err(e) if not_supported(e) && i + 1 < types.len() => {
+                Err(e) if falls_back(i, e) && i + 1 < types.len() => {
                     last = e;
                     continue;
                 }

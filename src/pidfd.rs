@@ -3,6 +3,7 @@
 
 use core::ffi::c_int;
 use core::mem::zeroed;
+use core::ptr;
 
 use crate::errno::{self, Errno, Result};
 use crate::notify::Fd;
@@ -18,12 +19,77 @@ fn is_pidfs(fd: c_int) -> Result<bool> {
     Ok(st.f_type == PID_FS_MAGIC)
 }
 
+/// The pidfd's 64-bit id from its file handle: pidfs encodes the inode number, all 64 bits
+/// of it, as the handle's first eight bytes, which works where `ino_t` is 32 bits too.
+fn handle_id(fd: c_int) -> Result<u64> {
+    /// `struct file_handle` with room for the eight bytes asked for.
+    #[repr(C)]
+    struct Handle {
+        bytes: libc::c_uint,
+        kind: c_int,
+        data: [u8; 8],
+    }
+    /// `FILEID_KERNFS`: the handle type pidfs and cgroupfs use.
+    const FILEID_KERNFS: c_int = 0xfe;
+    let mut handle = Handle {
+        bytes: 8,
+        kind: FILEID_KERNFS,
+        data: [0; 8],
+    };
+    let mut mount_id: c_int = 0;
+    // SAFETY: handle is a file_handle header followed by the 8 bytes handle_bytes announces;
+    // "" with AT_EMPTY_PATH names fd itself; mount_id is a valid out-pointer.
+    let r = unsafe {
+        libc::name_to_handle_at(
+            fd,
+            c"".as_ptr(),
+            ptr::from_mut(&mut handle).cast(),
+            &mut mount_id,
+            libc::AT_EMPTY_PATH,
+        )
+    };
+    errno::check(r)?;
+    Ok(u64::from_ne_bytes(handle.data))
+}
+
+/// Failures of name_to_handle_at that say "not here" (no file handles in this kernel or
+/// file system, the call filtered, an odd handle size) rather than "this fd is bad".
+fn handle_unavailable(e: Errno) -> bool {
+    matches!(
+        e.0,
+        libc::EOPNOTSUPP
+            | libc::ENOTTY
+            | libc::ENOSYS
+            | libc::EAFNOSUPPORT
+            | libc::EPFNOSUPPORT
+            | libc::EPROTONOSUPPORT
+            | libc::ESOCKTNOSUPPORT
+            | libc::ENOPROTOOPT
+            | libc::EPERM
+            | libc::EACCES
+            | libc::EOVERFLOW
+            | libc::EINVAL
+    )
+}
+
+/// The id of a pidfs fd, as libsystemd since v258 takes it: the file handle first; where
+/// that is unavailable, the inode number from fstat, but only where `ino_t` has 64 bits (a
+/// 32-bit inode number could be another process's).
 fn inode(fd: c_int) -> Result<u64> {
+    match handle_id(fd) {
+        Ok(id) => return Ok(id),
+        Err(e) if !handle_unavailable(e) => return Err(e),
+        Err(_) => {}
+    }
+    if size_of::<libc::ino_t>() < 8 {
+        return Err(Errno(libc::EOPNOTSUPP));
+    }
     // SAFETY: stat is plain data; fstat writes it.
     let mut st: libc::stat = unsafe { zeroed() };
     // SAFETY: a valid out-pointer.
     errno::check(unsafe { crate::sys::fstat(fd, &mut st) })?;
-    Ok(st.st_ino)
+    #[allow(clippy::useless_conversion)] // u64 here; u32 where ino_t has 32 bits
+    Ok(u64::from(st.st_ino))
 }
 
 /// A pidfd for this process, or EOPNOTSUPP when pidfds are not on pidfs here.
@@ -43,13 +109,13 @@ pub fn own_inode_id() -> Result<u64> {
     inode(own_pidfd()?.0)
 }
 
-/// `sd_pidfd_get_inode_id()`: the inode id of `pidfd`. On 64-bit systems this is the
-/// pidfs inode number, which the kernel never reuses.
+/// `sd_pidfd_get_inode_id()`: the inode id of `pidfd`, the pidfs inode number, which the
+/// kernel never reuses.
 pub fn inode_id(pidfd: c_int) -> Result<u64> {
     if pidfd < 0 {
         return Err(Errno(libc::EBADF));
     }
-    if size_of::<libc::ino_t>() < 8 || own_pidfd().is_err() {
+    if own_pidfd().is_err() {
         return Err(Errno(libc::EOPNOTSUPP));
     }
     if !is_pidfs(pidfd)? {

@@ -332,8 +332,6 @@ pub unsafe fn is_socket_unix(
     if length == 0 {
         return Ok((len == base) as c_int);
     }
-    // SAFETY: sockaddr_storage can hold a sockaddr_un.
-    let sun: &libc::sockaddr_un = unsafe { &*ptr::from_ref(&sa).cast() };
     // SAFETY: path is readable for length (+1 for a path socket) bytes (caller's contract).
     let first = unsafe { *path };
     let (compare, fits) = if first != 0 {
@@ -342,14 +340,18 @@ pub unsafe fn is_socket_unix(
     } else {
         (length, len == base + length)
     };
-    if !fits || compare > sun.sun_path.len() {
+    // The name is read from the whole sockaddr_storage, not only sun_path: a path of the
+    // full 108 bytes is stored without a NUL, and getsockname() then reports one more byte
+    // than sockaddr_un holds, writing that NUL into the larger buffer it was given.
+    if !fits || base + compare > size_of::<libc::sockaddr_storage>() {
         return Ok(0);
     }
-    // SAFETY: compare bytes are readable at path (caller's contract) and in sun_path.
+    // SAFETY: compare bytes are readable at path (caller's contract), and base + compare
+    // bytes are inside sa.
     let (ours, theirs) = unsafe {
         (
             core::slice::from_raw_parts(path.cast::<u8>(), compare),
-            core::slice::from_raw_parts(sun.sun_path.as_ptr().cast::<u8>(), compare),
+            core::slice::from_raw_parts(ptr::from_ref(&sa).cast::<u8>().add(base), compare),
         )
     };
     let same = sys::bytes_eq(ours, theirs);

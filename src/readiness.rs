@@ -9,6 +9,7 @@ use crate::daemonize;
 use crate::env;
 use crate::errno::{self, Errno, Result};
 use crate::notify;
+use crate::pidfd;
 use crate::sys;
 use crate::upstart;
 
@@ -220,6 +221,50 @@ pub fn reloading() -> Result<c_int> {
     let mut digits = [0u8; 20];
     let text = decimal(&mut digits, monotonic_usec()?);
     notify::send_parts(0, &[b"RELOADING=1\nMONOTONIC_USEC=", text], &[])
+}
+
+/// `readyd_mainpid()`: names `pid` as the service's main process. Where the kernel gives
+/// pidfds, the pidfd goes with the message (`MAINPIDFD=1`, one SCM_RIGHTS fd) and, on
+/// pidfs, its inode id (`MAINPIDFDID=`), so the manager cannot mistake a later process
+/// that reuses the pid for it; without pidfds, `MAINPID=` alone.
+pub fn mainpid(pid: libc::pid_t) -> Result<c_int> {
+    if pid <= 0 {
+        return Err(Errno(libc::EINVAL));
+    }
+    if env::get(env::NOTIFY_SOCKET).is_none() {
+        return Ok(0);
+    }
+    let mut pid_digits = [0u8; 20];
+    let pid_text = decimal(&mut pid_digits, pid as u64);
+    // SAFETY: pidfd_open(pid, 0) has no memory arguments; the fd it returns is CLOEXEC.
+    let r = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    if r < 0 {
+        return match Errno::last() {
+            // No pidfds before Linux 5.3, or the call is filtered: the pid alone.
+            Errno(libc::ENOSYS | libc::EPERM | libc::EACCES) => {
+                notify::send_parts(0, &[b"MAINPID=", pid_text], &[])
+            }
+            // ESRCH: no such process; EINVAL: a thread, not a process.
+            e => Err(e),
+        };
+    }
+    let fd = notify::Fd(r as c_int);
+    let mut id_digits = [0u8; 20];
+    match pidfd::inode_id(fd.0) {
+        Ok(id) => notify::send_parts(
+            0,
+            &[
+                b"MAINPID=",
+                pid_text,
+                b"\nMAINPIDFDID=",
+                decimal(&mut id_digits, id),
+                b"\nMAINPIDFD=1",
+            ],
+            &[fd.0],
+        ),
+        // A pidfd without pidfs (Linux 5.3 to 6.8) has no id worth sending.
+        Err(_) => notify::send_parts(0, &[b"MAINPID=", pid_text, b"\nMAINPIDFD=1"], &[fd.0]),
+    }
 }
 
 /// `readyd_stopping()`.

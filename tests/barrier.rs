@@ -227,7 +227,7 @@ fn barrier_with_bad_address_fails_like_notify() {
         ("", -EPROTO),
         ("/", -libc::EINVAL),
         ("/nonexistent-readyd-dir/sock", -libc::ENOENT),
-        ("vsock:-1:5", -libc::ERANGE),
+        ("vsock:-2:5", -libc::ERANGE),
     ];
     for (address, expected) in cases {
         for unset in [0, 1] {

@@ -129,9 +129,9 @@ ctrl=$work/ctrl
 dpkg-deb -e "$work/libreadyd0_${version}_$arch.deb" "$ctrl"
 expect "libreadyd0's shlibs offers libreadyd.so.0 alone (never libsystemd.so.0)" \
   "$(cat "$ctrl/shlibs")" "libreadyd 0 libreadyd0 (>= $version)"
-expect "libreadyd0's symbols file covers libreadyd.so.0 alone: the READYD_0 node and 27 functions" \
+expect "libreadyd0's symbols file covers libreadyd.so.0 alone: the READYD_0 node and 28 functions" \
   "$(grep -v '^[ *]' "$ctrl/symbols")|$(grep -c '@READYD_0 ' "$ctrl/symbols")" \
-  "libreadyd.so.0 libreadyd0 #MINVER#|28"
+  "libreadyd.so.0 libreadyd0 #MINVER#|29"
 expect "libreadyd-dev depends on the same libreadyd0" \
   "$(dpkg-deb -f "$work/libreadyd-dev_${version}_$arch.deb" Depends)" "libreadyd0 (= $version)"
 expect "Multi-Arch: libreadyd0 same, libreadyd-dev same, readyd foreign" \

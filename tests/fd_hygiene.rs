@@ -167,7 +167,7 @@ fn no_call_leaks_or_closes_an_fd() {
         },
         Case {
             id: "bad vsock numbers",
-            address: Some("vsock:-1:5".into()),
+            address: Some("vsock:-2:5".into()),
             call: Box::new(notify(0, c"READY=1")),
             expected: Some(-libc::ERANGE),
         },

@@ -329,7 +329,8 @@ fn bad_addresses(dir: &TempDir) -> (Vec<(String, String, c_int)>, Vec<std::os::f
     ] {
         add("V1", bad.into(), -EINVAL);
     }
-    add("V2", "vsock:-1:5".into(), -libc::ERANGE);
+    add("V2", "vsock:-1:5".into(), -EINVAL); // "-1" names VMADDR_CID_ANY (newest)
+    add("V2", "vsock:-2:5".into(), -libc::ERANGE);
     add("V2", "vsock:4294967296:5".into(), -libc::ERANGE);
     add("V3", "VSOCK:2:3".into(), -EPROTO);
     add("V3", "vsock-foo:2:3".into(), -EPROTO);

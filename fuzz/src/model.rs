@@ -242,6 +242,8 @@ pub fn notify_address(v: &[u8]) -> Res<NotifyAddress> {
         b"hypervisor" => 0,
         b"local" => 1,
         b"host" => 2,
+        // newest (measured with 262) names VMADDR_CID_ANY "any" or "-1"
+        b"any" | b"-1" => u32::MAX,
         text => safe_atou(text)?,
     };
     if cid == u32::MAX {

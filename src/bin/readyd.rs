@@ -18,6 +18,8 @@ mod args;
 mod notify;
 #[path = "readyd/output.rs"]
 mod output;
+#[path = "readyd/pidfds.rs"]
+mod pidfds;
 #[path = "readyd/process.rs"]
 mod process;
 #[path = "readyd/receive.rs"]

@@ -1610,6 +1610,38 @@ static void t_is_socket(const struct tcase *c)
     }
 }
 
+/* A listener bound to a path that fills sun_path to its last byte (108 on Linux), so the
+ * kernel stores it without a NUL; `full` (cap: that size + 1) receives it, NUL-terminated. */
+static int full_path_listener(char *full, size_t cap)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    size_t n = sizeof sa.sun_path;
+    if (cap != n + 1)
+        setup_failed("full_path_listener: buffer size");
+    int len = snprintf(full, cap, "%s/", tmpdir);
+    if (len < 0 || (size_t) len >= n)
+        setup_failed("full_path_listener: scratch dir too long");
+    memset(full + len, 'f', n - (size_t) len);
+    full[n] = '\0';
+    unlink(full);
+    memcpy(sa.sun_path, full, n);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        setup_failed("socket");
+    if (bind(fd, (struct sockaddr *) &sa, (socklen_t) (offsetof(struct sockaddr_un, sun_path) + n)) < 0 ||
+        listen(fd, 4) < 0)
+        setup_failed("bind 108-byte path");
+    return fd;
+}
+
+/* The path full_path_listener bound, from `full` as case `v` left it. */
+static const char *path_of_full(char *full, int v)
+{
+    if (v == 25)
+        full[strlen(full) - 1] ^= 1;
+    return full;
+}
+
 static void t_is_socket_unix(const struct tcase *c)
 {
     char path[128], name[108] = ""; /* zeroed: I18e reads name + 1 as a C string */
@@ -1669,6 +1701,15 @@ static void t_is_socket_unix(const struct tcase *c)
              out_r(api.is_socket_unix(fd, 0, -1, name, nlen + 1)); break;
     case 22: fd = abstract_listener(name, sizeof name, &nlen);               /* as a path */
              out_r(api.is_socket_unix(fd, 0, -1, name + 1, 0)); break;
+    case 23: case 24: case 25: {            /* a path of 108 bytes: sun_path with no NUL */
+        char full[sizeof ((struct sockaddr_un *) 0)->sun_path + 1];
+        fd = full_path_listener(full, sizeof full);
+        if (c->v == 25)
+            full[sizeof full - 2] ^= 1; /* the last byte differs */
+        out_r(api.is_socket_unix(fd, 0, -1, full, c->v == 24 ? 0 : sizeof full - 1));
+        unlink(path_of_full(full, c->v));
+        break;
+    }
     }
 }
 
@@ -2401,6 +2442,9 @@ static const struct tcase cases[] = {
     {"I18c", .fn = t_is_socket_unix, .v = 8},
     {"I18d", .fn = t_is_socket_unix, .v = 21},
     {"I18e", .fn = t_is_socket_unix, .v = 22},
+    {"I18f", .fn = t_is_socket_unix, .v = 23},
+    {"I18g", .fn = t_is_socket_unix, .v = 24},
+    {"I18h", .fn = t_is_socket_unix, .v = 25},
     {"I19a", .fn = t_is_socket_unix, .v = 9},
     {"I19b", .fn = t_is_socket_unix, .v = 10},
     {"I19c", .fn = t_is_socket_unix, .v = 11},

@@ -13,6 +13,16 @@
 # Exit status 0 only if nothing failed. DIFF_VERBOSE=1 also lists the accepted differences.
 #
 # If the reference library is missing the test prints "SKIP: ..." and exits 0.
+#
+# DIFF_AGAINST names the reference: 252 (the default: Debian 12's libsystemd, the plain
+# lines of the list), 257 or newest (tests/diff/in-tree.sh runs this script inside a
+# Debian trixie or sid tree against that release's libsystemd.so.0). Then the lines tagged
+# "257:" or "newest:" list the accepted differences, each with the reference's own result,
+# which must be what the reference prints; and against newest, every plain line's result
+# (readyd's "newest" behaviour) must be what the newest libsystemd prints, unless a
+# "newest:" line lists the case as a difference readyd keeps.
+# HARNESS=PATH runs a harness built elsewhere instead of building one (a tree without a
+# compiler).
 set -u
 
 usage() {
@@ -36,8 +46,16 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/readyd-diff-run.XXXXXX") || exit 1
 trap 'rm -rf "$work"' EXIT
 trap 'exit 130' INT TERM
 
+DIFF_AGAINST=${DIFF_AGAINST:-252}
+case $DIFF_AGAINST in
+    252 | 257 | newest) ;;
+    *) echo "$0: DIFF_AGAINST must be 252, 257 or newest, not '$DIFF_AGAINST'" >&2; exit 2 ;;
+esac
+
 CC=${CC:-cc}
-if ! $CC -std=c11 -Wall -Wextra -Wpedantic -Werror -O2 -o "$work/harness" \
+if [ -n "${HARNESS:-}" ]; then
+    cp "$HARNESS" "$work/harness" || exit 1
+elif ! $CC -std=c11 -Wall -Wextra -Wpedantic -Werror -O2 -o "$work/harness" \
     "$here/harness.c" -ldl; then
     echo "not ok - the differential harness does not build with $CC (errors above)"
     echo "1..1"
@@ -85,7 +103,8 @@ if ! tail -n 1 "$work/ref.out" 2>/dev/null | grep -q '^# end: '; then
 fi
 
 # shellcheck disable=SC2086 # $outs is a list of generated paths without spaces
-awk -v names="$names" -v broken="$broken" -v verbose="${DIFF_VERBOSE:-0}" '
+awk -v names="$names" -v broken="$broken" -v verbose="${DIFF_VERBOSE:-0}" \
+    -v against="$DIFF_AGAINST" '
 function trim(s) { sub(/^[ \t]+/, "", s); sub(/[ \t]+$/, "", s); return s }
 function group_of(id) { return substr(id, 1, 1) }
 BEGIN {
@@ -101,20 +120,41 @@ BEGIN {
     desc["T"] = "sd_booted / sd_pidfd_get_inode_id"
 }
 FNR == 1 { file++ }
-# file 1: the expected differences, "CASE | result | why"
+# file 1: the expected differences, "CASE | result | why" (against 252), or
+# "TAG: CASE | readyd result | result of the reference | why" (TAG 257 or newest)
 file == 1 {
     if ($0 ~ /^[ \t]*(#|$)/) next
     line = $0
+    tag = "252"
+    if (match(line, /^[ \t]*[0-9a-z]+:[ \t]/)) {
+        tag = trim(substr(line, 1, RLENGTH - 1)); sub(/:$/, "", tag)
+        line = substr(line, RLENGTH + 1)
+    }
     p = index(line, " | ")
-    if (!p) { bad_list[++nbad] = "malformed line: " line; next }
+    if (!p) { bad_list[++nbad] = "malformed line: " $0; next }
     id = trim(substr(line, 1, p - 1))
     rest = substr(line, p + 3)
-    q = index(rest, " | ")
-    if (q) { res = trim(substr(rest, 1, q - 1)); why = trim(substr(rest, q + 3)) }
-    else { res = trim(rest); why = "" }
-    if (id in exp_res) bad_list[++nbad] = "listed twice: " id
+    lib = ""
+    if (tag != "252") {
+        q = index(rest, " | ")
+        if (!q) { bad_list[++nbad] = "malformed line (no reference result): " $0; next }
+        res = trim(substr(rest, 1, q - 1)); rest = substr(rest, q + 3)
+        q = index(rest, " | ")
+        if (q) { lib = trim(substr(rest, 1, q - 1)); why = trim(substr(rest, q + 3)) }
+        else { lib = trim(rest); why = "" }
+    } else {
+        q = index(rest, " | ")
+        if (q) { res = trim(substr(rest, 1, q - 1)); why = trim(substr(rest, q + 3)) }
+        else { res = trim(rest); why = "" }
+    }
+    if ((tag, id) in listed) bad_list[++nbad] = "listed twice: " (tag == "252" ? "" : tag ": ") id
+    listed[tag, id] = 1
+    all_ids[id] = 1
+    if (tag == "252" && against == "newest") { newest_res[id] = res; next }
+    if (tag != against) next
     exp_res[id] = res
     exp_why[id] = why
+    if (tag != "252") exp_lib[id] = lib
     next
 }
 # file 2: the reference output; files 3..: the candidates
@@ -138,7 +178,7 @@ END {
     for (b = 1; b <= nbad; b++) {
         printf "not ok - expected-differences.txt: %s\n", bad_list[b]; t++; failed++
     }
-    for (id in exp_res) if (!(id in ref)) {
+    for (id in all_ids) if (!(id in ref)) {
         printf "not ok - expected-differences.txt lists %s, which the harness does not have\n", id; t++
         failed++
     }
@@ -160,6 +200,10 @@ END {
                 why = ""
                 if (r ~ /^(SETUP-FAILED|TIMEOUT|CRASH|NO-OUTPUT)/) {
                     why = "the reference run itself failed: " r
+                } else if ((id in exp_lib) && r != exp_lib[id]) {
+                    why = "the reference does not print the result listed for it"
+                } else if ((id in newest_res) && !(id in exp_res) && r != newest_res[id]) {
+                    why = "the newest libsystemd does not print the listed (newest) result"
                 } else if (id in exp_res) {
                     if (r == c) {
                         if (r !~ /^skipped/)
@@ -177,6 +221,9 @@ END {
                     bad++
                     notes = notes sprintf("#   %s: %s\n#     reference: %s\n#     candidate: %s\n", id, why, r, c)
                     if (id in exp_res) notes = notes sprintf("#     listed:    %s\n", exp_res[id])
+                    if (id in exp_lib) notes = notes sprintf("#     listed reference: %s\n", exp_lib[id])
+                    if ((id in newest_res) && !(id in exp_res))
+                        notes = notes sprintf("#     listed newest: %s\n", newest_res[id])
                 }
             }
             passed += total - bad; failed += bad

@@ -77,7 +77,7 @@ static unsigned (*fault_injected)(const char *);
 
 static const char *const wrapped[] = {
     "socket", "sendmsg", "pipe2", "fcntl", "ppoll", "setsockopt", "fstat", "fork", "write",
-    "writev", "close",
+    "writev", "close", "name_to_handle_at",
 };
 /* Their places in that list. */
 enum { W_SENDMSG = 1, W_PPOLL = 4, W_WRITE = 8, W_WRITEV = 9 };
@@ -101,6 +101,7 @@ static const struct errno_set practical[] = {
     { "write", { EAGAIN, EINTR, EPIPE, ENOSPC, EIO } },
     { "writev", { EAGAIN, EINTR, EPIPE, ENOSPC, EIO } },
     { "close", { EINTR, EIO } },
+    { "name_to_handle_at", { EOPNOTSUPP, EPERM, EACCES, EOVERFLOW, EINVAL, ENOMEM } },
 };
 
 static const int *errs_of(const char *fn)
@@ -118,6 +119,7 @@ static const char *errname(int e)
 #define N(x) case x: return #x;
     N(EMFILE) N(ENFILE) N(ENOBUFS) N(ENOMEM) N(EAGAIN) N(EINTR) N(EACCES) N(EPERM)
     N(EBADF) N(EMSGSIZE) N(EOVERFLOW) N(EPIPE) N(ENOSPC) N(EIO) N(EBUSY) N(ETIMEDOUT)
+    N(EINVAL) N(EOPNOTSUPP) N(ENODEV) N(ENOPROTOOPT) N(EPROTONOSUPPORT) N(ESOCKTNOSUPPORT)
 #undef N
     default:
         snprintf(b, sizeof b, "%d", e);
@@ -536,7 +538,8 @@ static void oracle_listen(const struct ctx *c, const struct fault *f, struct wan
 }
 
 /* LISTEN_PIDFDID naming another process: 0. If this process's own pidfd id cannot be
- * read (fstat fails), the check is skipped (spec §3.1 step 3) and the fd is taken. */
+ * read (name_to_handle_at fails for a reason other than "not here", or it is not there and
+ * fstat fails), the check is skipped (spec §3.1 step 3) and the fd is taken. */
 static int setup_listen_pidfdid(struct ctx *c)
 {
     char pid[16];
@@ -554,12 +557,16 @@ static int call_listen_one(struct ctx *c, struct seen *s)
     return 0;
 }
 
+static void oracle_pidfd_handle(const struct ctx *c, const struct fault *f, struct want *w);
+
 static void oracle_listen_pidfdid(const struct ctx *c, const struct fault *f, struct want *w)
 {
     (void) c;
     w->r = 0;
     w->cloexec = "n-";
-    if (f->fn && strcmp(f->fn, "fstat") == 0) {
+    struct want id;
+    oracle_pidfd_handle(c, f, &id);
+    if (id.r < 0) {
         w->r = 1;
         w->cloexec = "y-";
     }
@@ -668,6 +675,17 @@ static void oracle_probe_zero(const struct ctx *c, const struct fault *f, struct
 {
     (void) c;
     w->r = f->fn ? -f->err : 0;
+}
+
+/* sd_pidfd_get_inode_id(): the file handle first; where name_to_handle_at says "not here"
+ * (not supported, filtered, an odd size), fstat's inode number (64-bit ino_t); any other
+ * failure is the answer. */
+static void oracle_pidfd_handle(const struct ctx *c, const struct fault *f, struct want *w)
+{
+    (void) c;
+    int soft = f->fn && (f->err == EOPNOTSUPP || f->err == EPERM || f->err == EACCES ||
+                         f->err == EOVERFLOW || f->err == EINVAL);
+    w->r = f->fn && !soft ? -f->err : 0;
 }
 
 /* readyd_notify_fd(): "READY=1\n" on a pipe, which is closed in every case. A write
@@ -878,7 +896,7 @@ static const struct scenario scenarios[] = {
     { .name = "sd_listen_fds_with_names (a:b)", .fns = "fcntl", .unset_variants = 1,
       .env_vars = LISTEN_VARS, .setup = setup_listen_names, .call = call_listen_names,
       .oracle = oracle_listen },
-    { .name = "sd_listen_fds with a foreign LISTEN_PIDFDID", .fns = "fstat",
+    { .name = "sd_listen_fds with a foreign LISTEN_PIDFDID", .fns = "name_to_handle_at,fstat",
       .unset_variants = 1, .env_vars = LISTEN_VARS, .setup = setup_listen_pidfdid,
       .call = call_listen_one, .oracle = oracle_listen_pidfdid },
     { .name = "sd_is_fifo (pipe)", .fns = "fstat", .setup = setup_pipe, .call = call_is_fifo,
@@ -895,8 +913,14 @@ static const struct scenario scenarios[] = {
       .call = call_is_socket_sockaddr, .oracle = oracle_probe_true },
     { .name = "sd_is_mq (pipe)", .fns = "fcntl", .setup = setup_pipe, .call = call_is_mq,
       .oracle = oracle_probe_zero },
-    { .name = "sd_pidfd_get_inode_id (own pidfd)", .fns = "fstat", .setup = setup_pidfd,
+    { .name = "sd_pidfd_get_inode_id (own pidfd)", .fns = "name_to_handle_at,fstat",
+      .setup = setup_pidfd, .call = call_pidfd, .oracle = oracle_pidfd_handle },
+    { .name = "sd_pidfd_get_inode_id without file handles (fstat's inode number)",
+      .fns = "fstat", .base = { "name_to_handle_at", EOPNOTSUPP, 1, 0 }, .setup = setup_pidfd,
       .call = call_pidfd, .oracle = oracle_probe_zero },
+    { .name = "sd_pidfd_get_inode_id with fstat failing (the file handle answers)", .fns = "",
+      .base = { "fstat", EIO, 1, 0 }, .setup = setup_pidfd, .call = call_pidfd,
+      .oracle = oracle_probe_zero },
     { .name = "readyd_notify_fd (pipe)", .fns = "write,writev,close", .setup = setup_notify_fd,
       .call = call_notify_fd, .oracle = oracle_notify_fd },
     { .name = "readyd_ready via NOTIFY_SOCKET", .fns = "socket,sendmsg,close",
@@ -1293,6 +1317,71 @@ static void daemonize_second_fork(void)
     close_group(&g, "readyd_daemonize: the second fork fails (the caller exits 1 and says why)");
 }
 
+/* A plain "vsock:" NOTIFY_SOCKET tries datagram, then seqpacket, then stream: datagram
+ * falls back when socket() says the type is not supported or ENODEV (a hypervisor without
+ * vsock datagrams), seqpacket only when the type is not supported. A typed form never falls
+ * back. socket() fails every time here, so the number of calls tells which types were
+ * tried, whatever vsock support this machine has. */
+static void vsock_fallback(void)
+{
+    static const struct {
+        const char *address;
+        int err;
+        unsigned calls; /* socket() calls made, each failing with err */
+    } cases[] = {
+        { "vsock:2:1234", ENODEV, 2 },          /* datagram, seqpacket; not stream */
+        { "vsock:2:1234", ESOCKTNOSUPPORT, 3 }, /* all three */
+        { "vsock:2:1234", EPROTONOSUPPORT, 3 },
+        { "vsock:2:1234", ENOPROTOOPT, 3 },     /* "not supported" in newest libsystemd */
+        { "vsock:2:1234", EACCES, 1 },          /* not a reason to try another type */
+        { "vsock:2:1234", EMFILE, 1 },
+        { "vsock-seqpacket:2:1234", ENODEV, 1 },
+        { "vsock-dgram:2:1234", ESOCKTNOSUPPORT, 1 },
+    };
+    struct group g = { 0 };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        int p[2];
+        if (pipe2(p, O_CLOEXEC) < 0)
+            return;
+        fflush(NULL);
+        pid_t pid = fork();
+        if (pid == 0) {
+            alarm(20);
+            close(p[0]);
+            setenv("NOTIFY_SOCKET", cases[k].address, 1);
+            fault_reset();
+            fault_arm("socket", cases[k].err, 1, 0);
+            int r = api.notify(0, "READY=1");
+            unsigned n = fault_calls("socket");
+            fault_reset();
+            dprintf(p[1], "%d %u", r, n);
+            _exit(0);
+        }
+        close(p[1]);
+        char text[64] = "";
+        ssize_t n = read(p[0], text, sizeof text - 1);
+        text[n > 0 ? n : 0] = 0;
+        close(p[0]);
+        int status;
+        waitpid(pid, &status, 0);
+        int r = 0;
+        unsigned calls = 0;
+        g.runs++;
+        if (sscanf(text, "%d %u", &r, &calls) == 2 && r == -cases[k].err &&
+            calls == cases[k].calls) {
+            passed++;
+        } else {
+            failed++;
+            g.bad++;
+            note(&g, "#   NOTIFY_SOCKET=%s, socket() fails with %s: wanted -%s after %u call(s),"
+                     " saw \"%s\" (return value, calls)\n",
+                 cases[k].address, errname(cases[k].err), errname(cases[k].err), cases[k].calls,
+                 text);
+        }
+    }
+    close_group(&g, "vsock socket types: which socket() failures fall back to the next type");
+}
+
 static void *need(void *h, const char *name, int optional)
 {
     void *p = dlsym(h, name);
@@ -1355,6 +1444,7 @@ int main(int argc, char **argv)
         scenario_runs(&scenarios[i]);
     current = NULL;
     daemonize_second_fork();
+    vsock_fallback();
     rmdir(tmpdir);
     printf("1..%d\n", groups);
     if (skipped)

@@ -2,7 +2,7 @@
  * Fault injection for the libc calls readyd makes (LD_PRELOAD=fault-shim.so).
  *
  * Wraps socket, sendmsg, pipe2, fcntl (and fcntl64), ppoll, setsockopt, fstat, fork, write,
- * writev and close. A wrapped call either goes through to libc or, when a rule says so, fails
+ * writev, close and name_to_handle_at. A wrapped call either goes through to libc or, when a rule says so, fails
  * with the rule's errno without doing anything (close is the exception: it really closes,
  * then reports the error, as Linux does: the fd is gone even when close fails).
  *
@@ -46,11 +46,11 @@
 #include <unistd.h>
 
 enum fn { F_SOCKET, F_SENDMSG, F_PIPE2, F_FCNTL, F_PPOLL, F_SETSOCKOPT, F_FSTAT, F_FORK,
-          F_WRITE, F_WRITEV, F_CLOSE, F_COUNT };
+          F_WRITE, F_WRITEV, F_CLOSE, F_NAME_TO_HANDLE_AT, F_COUNT };
 
 static const char *const fn_names[F_COUNT] = {
     "socket", "sendmsg", "pipe2", "fcntl", "ppoll", "setsockopt", "fstat", "fork", "write",
-    "writev", "close",
+    "writev", "close", "name_to_handle_at",
 };
 
 struct rule {
@@ -71,7 +71,8 @@ static const struct {
 #define E(x) { #x, x }
     E(EMFILE), E(ENFILE), E(ENOBUFS), E(ENOMEM), E(EAGAIN), E(EINTR), E(EACCES), E(EPERM),
     E(EBADF), E(EMSGSIZE), E(EOVERFLOW), E(EPIPE), E(ENOSPC), E(EIO), E(EINVAL),
-    E(ECONNREFUSED), E(ENOENT), E(ETIMEDOUT),
+    E(ECONNREFUSED), E(ENOENT), E(ETIMEDOUT), E(EOPNOTSUPP), E(ENODEV), E(ENOPROTOOPT),
+    E(EPROTONOSUPPORT), E(ESOCKTNOSUPPORT),
 #undef E
 };
 
@@ -321,4 +322,13 @@ long syscall(long number, ...)
         return -1;
     }
     return real_syscall(number, a[0], a[1], a[2], a[3], a[4], a[5]);
+}
+
+int name_to_handle_at(int dirfd, const char *path, struct file_handle *handle, int *mount_id,
+                      int flags)
+{
+    REAL(int, name_to_handle_at, (int, const char *, struct file_handle *, int *, int));
+    if (fail_now(F_NAME_TO_HANDLE_AT))
+        return -1;
+    return real_name_to_handle_at(dirfd, path, handle, mount_id, flags);
 }

@@ -1,11 +1,14 @@
-# lifecycle-checks.sh: socket activation, the watchdog and the fd store, under real
-# systemd 252. Sourced by check-systemd.sh once the container is up (it is not a program of
-# its own); it uses that script's helpers: peer, noted, note, ok, not_ok, expect, and the
-# binaries installed under /opt/test:
+# lifecycle-checks.sh: socket activation, LISTEN_PIDFDID, the watchdog and the fd store,
+# under real systemd (252, 257, the newest). Sourced by check-systemd.sh once the container
+# is up (it is not a program of its own); it uses that script's helpers: peer, noted, note,
+# ok, not_ok, expect, and the binaries installed under /opt/test:
 #
 #   check_socket_activation  socket-activated, started by two .socket units with
 #                            FileDescriptorName=greeting and =admin; each connection is
 #                            answered "hello from <the name of the socket it came in on>"
+#   check_listen_pidfdid     where the manager sets LISTEN_PIDFDID: readyd took the fds under
+#                            its own id, and refuses them to a child that claims them with its
+#                            own LISTEN_PID under its parent's id
 #   check_watchdog           watchdog under WatchdogSec=: stays up while it pings, is killed
 #                            with Result=watchdog once SIGUSR1 tells it to stop pinging
 #   check_fdstore            fdstore: a memfd stored as "mystate" comes back after a restart
@@ -54,6 +57,24 @@ props() {
   local u=$1 p out=""; shift
   for p in "$@"; do out="$out$(peer show "$u" "$p" --value) "; done
   echo "${out% }"
+}
+
+# notify_text PID FIELDS [open]: how this systemd logs, at debug level, a notification it
+# accepted from PID: 252 puts the fields in parentheses, 257 and later after a colon. With
+# "open" the text stops after FIELDS (a prefix of the field list). SD_VERSION is set by
+# check-systemd.sh.
+notify_text() {
+  if [ "${SD_VERSION:-252}" -le 252 ]; then
+    printf 'Got notification message from PID %s (%s%s' "$1" "$2" "$([ "${3:-}" = open ] || echo ")")"
+  else
+    printf 'Got notification message from PID %s: %s' "$1" "$2"
+  fi
+}
+
+# reload_substate: the SubState of a Type=notify unit whose daemon said RELOADING=1: 252
+# knows only "reload"; 257 and later say "reload-notify".
+reload_substate() {
+  if [ "${SD_VERSION:-252}" -le 252 ]; then echo reload; else echo reload-notify; fi
 }
 
 # journal_line UNIT TEXT: the last line of UNIT's journal containing TEXT, waiting up to 5 s
@@ -172,6 +193,54 @@ EOF
 }
 
 # ---------------------------------------------------------------------------------------
+# 1b. LISTEN_PIDFDID (not set by 252 or 257, set by 262; readyd follows libsystemd 259).
+
+# listen_env PID: the LISTEN_* variables PID was started with, one per line.
+listen_env() {
+  peer exec sh -c "tr '\\0' '\\n' < /proc/$1/environ | grep '^LISTEN_'" 2>/dev/null
+}
+
+# Where the manager sets LISTEN_PIDFDID, the service started by the greeting socket must
+# have been given it (and readyd took the fds under it, or there would have been no reply),
+# and a process that claims the sockets with its own pid in LISTEN_PID, under the id of
+# another, must be refused them. Where the manager does not set it, the check says so.
+check_listen_pidfdid() {
+  local svc=readyd-greeter.service foreign=readyd-foreign.service failed_before=$failed
+  local main id state line
+  echo "# --- LISTEN_PIDFDID: $svc, and $foreign (a child claims the sockets)"
+  peer ctl start --no-block readyd-greeting.socket readyd-admin.socket 2>&1 | note
+  reply 7777 >/dev/null
+  wait_state "$svc" active "$LC_WAIT" >/dev/null
+  main=$(peer show "$svc" MainPID --value)
+  id=$(listen_env "$main" | sed -n 's/^LISTEN_PIDFDID=//p')
+  peer ctl stop --no-block "$svc" readyd-greeting.socket readyd-admin.socket 2>&1 | note
+  wait_state "$svc" inactive "$LC_WAIT" >/dev/null
+  if [ -z "$id" ]; then
+    echo "# systemd $SD_VERSION sets no LISTEN_PIDFDID (252 and 257 do not, 262 does): nothing to check"
+    return
+  fi
+  ok "$svc: the manager passed LISTEN_PIDFDID=$id and readyd took the fds under it (it answered)"
+
+  noted unit "$foreign" \
+    Type=simple \
+    Environment=LD_LIBRARY_PATH=/opt/test \
+    "Sockets=readyd-greeting.socket readyd-admin.socket" \
+    ExecStart=/opt/test/foreign-listen.sh ||
+    { not_ok "writing unit $foreign failed"; return; }
+  peer ctl start --no-block "$foreign" 2>&1 | note
+  state=$(wait_state "$foreign" failed "$LC_WAIT")
+  expect "$foreign: the child under another process's LISTEN_PIDFDID got no fds" "$state" "failed failed"
+  if line=$(journal_line "$foreign" "no sockets were passed"); then
+    ok "$foreign journal: $line"
+  else
+    not_ok "$foreign journal has no 'no sockets were passed'"
+  fi
+  peer ctl stop --no-block readyd-greeting.socket readyd-admin.socket 2>&1 | note
+  peer ctl reset-failed "$foreign" 2>&1 | note
+  [ "$failed" = "$failed_before" ] || journal_dump "$foreign"
+}
+
+# ---------------------------------------------------------------------------------------
 # 2. The watchdog.
 
 WD_SEC=${WD_SEC:-1}   # WatchdogSec=, whole seconds; the daemon pings every WD_SEC/2
@@ -274,7 +343,7 @@ check_fdstore() {
     "$(peer show "$svc" NFileDescriptorStore --value)" 1
   expect "$svc StatusText after the first start" "$(peer show "$svc" StatusText --value)" \
     "stored state of pid $main1"
-  text="Got notification message from PID $main1 (FDSTORE=1, FDNAME=mystate)"
+  text="$(notify_text "$main1" "FDSTORE=1, FDNAME=mystate")"
   if line=$(journal_line "$svc" "$text"); then ok "journal: $line"; else not_ok "journal has no '$text'"; fi
 
   peer ctl restart --no-block "$svc" 2>&1 | note

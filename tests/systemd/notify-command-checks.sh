@@ -59,12 +59,12 @@ nc_ready() {
   expect "$what: StatusText" "$(props "$svc" StatusText)" "$NC_STATUS"
   main=$(props "$svc" MainPID) exec_main=$(props "$svc" ExecMainPID)
   expect "$what: MainPID is the script systemd started (ExecMainPID $exec_main)" "$main" "$exec_main"
-  if line=$(journal_line "$svc" "Got notification message from PID $main (READY=1"); then
+  if line=$(journal_line "$svc" "$(notify_text "$main" "READY=1" open)"); then
     ok "$what: journal: $line"
     line=${line#"$svc: "}
-    nc_line=${line//PID $main /PID <main> }
+    nc_line=${line//PID $main/PID <main>}
   else
-    not_ok "$what: no 'Got notification message from PID $main (READY=1' in the journal"
+    not_ok "$what: no '$(notify_text "$main" "READY=1" open)' in the journal"
   fi
   rc=$(peer exec cat "/run/$name.rc" 2>/dev/null)
   expect "$what: exit status of the notify command" "$rc" 0

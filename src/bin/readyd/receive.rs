@@ -23,6 +23,11 @@ const MAX_MESSAGE: usize = 64 * 1024;
 /// The most fds one message can carry (the kernel's SCM_MAX_FD).
 const MAX_FDS: usize = 253;
 
+/// SO_PASSPIDFD and SCM_PIDFD (Linux 6.5): the kernel attaches a pidfd of the sender to
+/// every message, which names the process where a pid might have been reused.
+const SO_PASSPIDFD: libc::c_int = 76;
+const SCM_PIDFD: libc::c_int = 4;
+
 /// One message as received.
 pub struct Message {
     pub bytes: Vec<u8>,
@@ -35,6 +40,9 @@ pub struct Message {
     pub truncated: bool,
     /// Some fds were dropped by the kernel for lack of room.
     pub fds_truncated: bool,
+    /// The sender's pidfd from SCM_PIDFD (the kernel's, with SO_PASSPIDFD); None on
+    /// kernels before 6.5.
+    pub sender_pidfd: Option<OwnedFd>,
 }
 
 /// The socket and the directory holding it; both are removed when dropped.
@@ -136,6 +144,18 @@ impl NotifySocket {
         if r < 0 {
             return Err(last_error("cannot set SO_PASSCRED on the notify socket"));
         }
+        // Best effort: before Linux 6.5 the option does not exist, and senders are known
+        // by pid alone.
+        // SAFETY: as above.
+        unsafe {
+            libc::setsockopt(
+                fd.as_raw_fd(),
+                libc::SOL_SOCKET,
+                SO_PASSPIDFD,
+                ptr::from_ref(&one).cast(),
+                size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
         Ok(fd)
     }
 
@@ -157,6 +177,7 @@ impl NotifySocket {
         let space = unsafe {
             libc::CMSG_SPACE(size_of::<libc::ucred>() as u32)
                 + libc::CMSG_SPACE((MAX_FDS * size_of::<libc::c_int>()) as u32)
+                + libc::CMSG_SPACE(size_of::<libc::c_int>() as u32)
         } as usize;
         let mut control = vec![0u64; space.div_ceil(size_of::<u64>())];
         let mut iov = libc::iovec {
@@ -194,6 +215,7 @@ impl NotifySocket {
             fds: Vec::new(),
             truncated: n > buf.len(),
             fds_truncated: msg.msg_flags & libc::MSG_CTRUNC != 0,
+            sender_pidfd: None,
         };
         buf.truncate(n.min(MAX_MESSAGE));
         m.bytes = buf;
@@ -210,6 +232,9 @@ impl NotifySocket {
                         let cred: libc::ucred = ptr::read_unaligned(data.cast());
                         m.pid = cred.pid;
                         m.uid_gid = Some((cred.uid, cred.gid));
+                    } else if (*c).cmsg_type == SCM_PIDFD && len >= size_of::<libc::c_int>() {
+                        let fd: libc::c_int = ptr::read_unaligned(data.cast());
+                        m.sender_pidfd = Some(OwnedFd::from_raw_fd(fd));
                     } else if (*c).cmsg_type == libc::SCM_RIGHTS {
                         for i in 0..len / size_of::<libc::c_int>() {
                             let fd: libc::c_int =

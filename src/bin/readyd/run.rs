@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 
 use crate::args::{ListenAddr, NotifyAccess, Protocol, RunOptions, Until};
 use crate::output::{Json, Timeline, Verdict, escape_controls, json_string_array, quote_bytes};
+use crate::pidfds;
 use crate::process::{self, Exit, Waited, signal_name};
 use crate::receive::{self, Message, NotifySocket};
 use crate::signals::{self, Signals};
@@ -110,6 +111,8 @@ struct Supervisor {
     probe_failure_shown: bool,
     /// A signal other than SIGINT/SIGTERM ended the run.
     fatal: Option<i32>,
+    /// What the pidfd side of the protocol has seen (senders by pidfd, warnings given).
+    pidfd_seen: PidfdSeen,
     /// forking: the started process exited 0, the PID file is awaited.
     pidfile_wait: bool,
     pidfile_missing_warned: bool,
@@ -157,12 +160,17 @@ pub fn run(o: RunOptions) -> i32 {
 
     let mut set: Vec<(String, OsString)> = Vec::new();
     let mut pid_vars = Vec::new();
+    let mut id_vars = Vec::new();
     let mut fds: Vec<libc::c_int> = listeners.iter().map(|l| l.fd.as_raw_fd()).collect();
     if !listeners.is_empty() {
         set.push(("LISTEN_FDS".into(), listeners.len().to_string().into()));
         let names: Vec<&str> = listeners.iter().map(|l| l.name.as_str()).collect();
         set.push(("LISTEN_FDNAMES".into(), names.join(":").into()));
         pid_vars.push("LISTEN_PID");
+        // As newer systemd (262 does, 257 does not): the daemon's pidfd id, on pidfs.
+        if readyd::pidfd::own_inode_id().is_ok() {
+            id_vars.push("LISTEN_PIDFDID");
+        }
     }
     if let Some(usec) = o.watchdog_usec {
         set.push(("WATCHDOG_USEC".into(), usec.to_string().into()));
@@ -233,6 +241,7 @@ pub fn run(o: RunOptions) -> i32 {
         remove: &PROTOCOL_VARS,
         set,
         pid_vars,
+        id_vars,
         fds,
         stdout_to_stderr: o.json,
     };
@@ -247,6 +256,10 @@ pub fn run(o: RunOptions) -> i32 {
             .iter()
             .map(|(k, v)| format!("{k}={}", v.to_string_lossy()))
             .chain(plan.pid_vars.iter().map(|k| format!("{k}={child}")))
+            .chain(plan.id_vars.iter().map(|k| {
+                let id = pidfds::id_of_pid(child).map_or_else(|| "?".into(), |i| i.to_string());
+                format!("{k}={id}")
+            }))
             .collect();
         out.event(
             Some(child),
@@ -319,6 +332,7 @@ pub fn run(o: RunOptions) -> i32 {
         pipe_fd,
         store: Vec::new(),
         warned_senders: Vec::new(),
+        pidfd_seen: PidfdSeen::default(),
         pidfile_wait: false,
         pidfile_missing_warned: false,
         last_scan: now,
@@ -1026,8 +1040,9 @@ impl Supervisor {
         }
     }
 
-    fn on_message(&mut self, m: Message) {
+    fn on_message(&mut self, mut m: Message) {
         let (fields, bad) = receive::fields(&m.bytes);
+        self.on_pidfd_fields(&mut m, &fields);
         let has = |k: &str, v: &str| fields.iter().any(|(fk, fv)| fk == k && fv == v);
         let value = |k: &str| {
             fields
@@ -1052,7 +1067,7 @@ impl Supervisor {
             return;
         }
 
-        if let Some(why) = self.unauthorized(m.pid) {
+        if let Some(why) = self.unauthorized(&m) {
             self.out
                 .message(m.pid, &fields, nfds, &format!("dropped: {why}"));
             if !self.warned_senders.contains(&m.pid) {
@@ -1162,10 +1177,11 @@ impl Supervisor {
     /// Why a message from `pid` does not count under --notify-access, or None when it
     /// does. Under exec the process readyd started counts while it is the control process
     /// of the forking protocol (systemd's start process of a Type=forking service).
-    fn unauthorized(&self, pid: libc::pid_t) -> Option<String> {
+    fn unauthorized(&self, m: &Message) -> Option<String> {
+        let pid = m.pid;
         // Under the forking protocol the main pid is known from the PID file only.
-        let main =
-            pid == self.main && (self.o.protocol != Protocol::Forking || self.main != self.child);
+        let main = self.sent_by_main(m)
+            && (self.o.protocol != Protocol::Forking || self.main != self.child);
         match self.access {
             NotifyAccess::All => None,
             NotifyAccess::Main if main => None,
@@ -1340,6 +1356,152 @@ fn read_pidfile(path: &Path) -> io::Result<String> {
         ));
     }
     Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// The pidfd side of the notify protocol (systemd 257 and later): senders named by the
+/// pidfd the kernel attaches (SO_PASSPIDFD), `MAINPIDFD=1` with the main process's pidfd,
+/// `MAINPIDFDID=`, and warnings for what systemd 252 would not understand.
+#[derive(Default)]
+struct PidfdSeen {
+    /// (pid, pidfs id) of every sender seen so far.
+    senders: Vec<(libc::pid_t, u64)>,
+    /// Fields already warned about as newer than 252.
+    warned: Vec<String>,
+}
+
+impl Supervisor {
+    /// Whether a message came from the main process: by pidfd where the kernel named the
+    /// sender that way (a pid can have been reused, a pidfd id never is), else by pid.
+    fn sent_by_main(&self, m: &Message) -> bool {
+        let sender = m
+            .sender_pidfd
+            .as_ref()
+            .and_then(|fd| pidfds::id(fd.as_raw_fd()));
+        match (sender, pidfds::id_of_pid(self.main)) {
+            (Some(s), Some(main)) => s == main,
+            _ => m.pid == self.main,
+        }
+    }
+
+    fn on_pidfd_fields(&mut self, m: &mut Message, fields: &[(String, String)]) {
+        let value = |k: &str| {
+            fields
+                .iter()
+                .rev()
+                .find(|(fk, _)| fk == k)
+                .map(|(_, v)| v.as_str())
+        };
+        if let Some(id) = m
+            .sender_pidfd
+            .as_ref()
+            .and_then(|fd| pidfds::id(fd.as_raw_fd()))
+        {
+            if !self.pidfd_seen.senders.contains(&(m.pid, id)) {
+                if let Some(&(_, old)) = self.pidfd_seen.senders.iter().find(|(p, _)| *p == m.pid) {
+                    self.out.warning(&format!(
+                        "pid {} is another process now (pidfs id {id}, was {old}): the pid was reused",
+                        m.pid
+                    ));
+                }
+                self.pidfd_seen.senders.push((m.pid, id));
+                self.out.event(
+                    Some(m.pid),
+                    "sender",
+                    &format!(
+                        "sender pid {} identified by its pidfd: pidfs id {id}",
+                        m.pid
+                    ),
+                    vec![("pidfd_id", Json::Num(id as i64))],
+                );
+            }
+        }
+        for (k, v) in fields {
+            if let Some(why) = pidfds::newer_than_252(k, v) {
+                if !self.pidfd_seen.warned.contains(k) {
+                    self.pidfd_seen.warned.push(k.clone());
+                    self.out.warning(&format!(
+                        "{why}: a daemon that relies on it needs a newer manager than Debian 12's 252"
+                    ));
+                }
+            }
+        }
+
+        // MAINPIDFD=1: the one fd is the main process's pidfd, not one for the fd store.
+        let mut named: Option<(libc::pid_t, Option<u64>)> = None;
+        if value("MAINPIDFD") == Some("1") {
+            if m.fds.len() == 1 {
+                let fd = m.fds.remove(0);
+                match pidfds::pid_of(fd.as_raw_fd()) {
+                    Some(pid) => {
+                        let id = pidfds::id(fd.as_raw_fd());
+                        let id_text = id.map_or_else(String::new, |i| format!(" (pidfs id {i})"));
+                        self.out.event(
+                            Some(m.pid),
+                            "mainpidfd",
+                            &format!("MAINPIDFD=1: the pidfd passed names pid {pid}{id_text}"),
+                            vec![
+                                ("mainpid", Json::Num(i64::from(pid))),
+                                ("pidfd_id", id.map_or(Json::Raw("null".into()), |i| Json::Num(i as i64))),
+                            ],
+                        );
+                        named = Some((pid, id));
+                    }
+                    None => self.out.warning(
+                        "MAINPIDFD=1, but the fd passed is not the pidfd of a running process: ignored",
+                    ),
+                }
+            } else {
+                self.out.warning(&format!(
+                    "MAINPIDFD=1 must come with exactly one fd, the main process's pidfd (got {})",
+                    m.fds.len()
+                ));
+            }
+        }
+        let mainpid = value("MAINPID").and_then(|v| v.parse::<libc::pid_t>().ok());
+        if let (Some((p, _)), Some(q)) = (named, mainpid) {
+            if p != q {
+                self.out.warning(&format!(
+                    "MAINPID={q}, but the pidfd passed with MAINPIDFD=1 names pid {p}: systemd \
+                     takes the pidfd"
+                ));
+            }
+        }
+        if let Some(text) = value("MAINPIDFDID") {
+            let pid = named.map(|(p, _)| p).or(mainpid);
+            match (text.parse::<u64>(), pid) {
+                (Ok(want), Some(pid)) => match named
+                    .and_then(|(_, id)| id)
+                    .or_else(|| pidfds::id_of_pid(pid))
+                {
+                    Some(id) if id == want => self.out.event(
+                        Some(m.pid),
+                        "mainpidfdid",
+                        &format!("MAINPIDFDID={want} is pid {pid}'s pidfs id"),
+                        vec![
+                            ("mainpid", Json::Num(i64::from(pid))),
+                            ("pidfd_id", Json::Num(id as i64)),
+                        ],
+                    ),
+                    Some(id) => self.out.warning(&format!(
+                        "MAINPIDFDID={want}, but pid {pid} is pidfs id {id} (another process): \
+                         systemd 257 and later ignore the main pid"
+                    )),
+                    None => self.out.warning(&format!(
+                        "MAINPIDFDID={want}: pid {pid} has no pidfs id here to compare with"
+                    )),
+                },
+                (Err(_), _) => self
+                    .out
+                    .warning(&format!("MAINPIDFDID={text} is not a number: ignored")),
+                (Ok(_), None) => self
+                    .out
+                    .warning("MAINPIDFDID= without MAINPID= or MAINPIDFD=1: ignored"),
+            }
+        }
+        if let (Some((pid, _)), None) = (named, mainpid) {
+            self.on_mainpid(&pid.to_string());
+        }
+    }
 }
 
 fn exit_json(exit: Exit) -> Vec<(&'static str, Json<'static>)> {

@@ -136,6 +136,9 @@ pub struct Plan<'a> {
     pub set: Vec<(String, OsString)>,
     /// Variables set to the child's pid.
     pub pid_vars: Vec<&'static str>,
+    /// Variables set to the child's pidfd inode id (`LISTEN_PIDFDID`); only where this
+    /// kernel has pidfs. A child that cannot read its own id fails to start.
+    pub id_vars: Vec<&'static str>,
     /// Fds placed at 3, 4, ... in this order, without close-on-exec.
     pub fds: Vec<RawFd>,
     /// Standard output goes to standard error (keeps `--json` output clean).
@@ -221,6 +224,8 @@ struct ChildSetup {
     envp: *const *const libc::c_char,
     /// (buffer, offset of the digits) of each pid variable.
     pid_slots: Vec<(*mut u8, usize)>,
+    /// The same for each pidfd id variable.
+    id_slots: Vec<(*mut u8, usize)>,
     fds: Vec<RawFd>,
     /// One entry per fd: where the child parks it while moving.
     parked: *mut RawFd,
@@ -254,6 +259,7 @@ pub fn spawn(
         plan.remove.iter().any(|r| OsStr::new(r) == k)
             || plan.set.iter().any(|(s, _)| OsStr::new(s) == k)
             || plan.pid_vars.iter().any(|s| OsStr::new(s) == k)
+            || plan.id_vars.iter().any(|s| OsStr::new(s) == k)
     };
     let mut env: Vec<CString> = Vec::new();
     for (k, v) in std::env::vars_os() {
@@ -285,8 +291,24 @@ pub fn spawn(
         .zip(&plan.pid_vars)
         .map(|(b, name)| (b.as_mut_ptr(), name.len() + 1))
         .collect();
+    // The pidfd id buffers: "NAME=" then room for the digits of any u64.
+    let mut id_buffers: Vec<Vec<u8>> = plan
+        .id_vars
+        .iter()
+        .map(|name| {
+            let mut b = format!("{name}=0").into_bytes();
+            b.resize(name.len() + 1 + 21, 0);
+            b
+        })
+        .collect();
+    let id_slots: Vec<(*mut u8, usize)> = id_buffers
+        .iter_mut()
+        .zip(&plan.id_vars)
+        .map(|(b, name)| (b.as_mut_ptr(), name.len() + 1))
+        .collect();
     let mut envp: Vec<*const libc::c_char> = env.iter().map(|e| e.as_ptr()).collect();
     envp.extend(pid_slots.iter().map(|&(p, _)| p.cast_const().cast()));
+    envp.extend(id_slots.iter().map(|&(p, _)| p.cast_const().cast()));
     envp.push(ptr::null());
 
     let mut parked = vec![-1 as RawFd; plan.fds.len()];
@@ -303,6 +325,7 @@ pub fn spawn(
         argv: argv_ptrs.as_ptr(),
         envp: envp.as_ptr(),
         pid_slots,
+        id_slots,
         fds: plan.fds.clone(),
         parked: parked.as_mut_ptr(),
         stdin: stdin.as_raw_fd(),
@@ -349,7 +372,7 @@ pub fn spawn(
             break;
         }
     }
-    drop((argv, env, pid_buffers, parked, stdin));
+    drop((argv, env, pid_buffers, id_buffers, parked, stdin));
     if got == errno.len() {
         let mut status = 0;
         // SAFETY: reaps the child that failed to exec; status is a valid out-pointer.
@@ -401,6 +424,23 @@ unsafe fn exec_child(s: &ChildSetup) -> ! {
         for &(buf, offset) in &s.pid_slots {
             ptr::copy_nonoverlapping(pid.as_ptr(), buf.add(offset), pid.len());
             *buf.add(offset + pid.len()) = 0;
+        }
+        // The pidfd id variables, the same way; without its own id the child cannot be
+        // told its fds are its own, so it does not start (the parent says why).
+        if !s.id_slots.is_empty() {
+            let id = match readyd::pidfd::own_inode_id() {
+                Ok(id) => id,
+                Err(e) => {
+                    *libc::__errno_location() = e.0;
+                    fail(s.error_pipe)
+                }
+            };
+            let mut digits = [0u8; 20];
+            let id = readyd::readiness::decimal(&mut digits, id);
+            for &(buf, offset) in &s.id_slots {
+                ptr::copy_nonoverlapping(id.as_ptr(), buf.add(offset), id.len());
+                *buf.add(offset + id.len()) = 0;
+            }
         }
 
         // Wait until the parent has announced us: end of file once its write end is
