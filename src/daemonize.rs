@@ -259,7 +259,8 @@ fn read_status(read_end: c_int, buf: &mut [u8]) -> usize {
                 },
             ];
             // SAFETY: two valid pollfd entries (a negative fd is ignored by poll).
-            if unsafe { sys::ppoll(fds.as_mut_ptr(), 2, core::ptr::null(), core::ptr::null()) } < 0 {
+            if unsafe { sys::ppoll(fds.as_mut_ptr(), 2, core::ptr::null(), core::ptr::null()) } < 0
+            {
                 if Errno::last().0 == libc::EINTR {
                     continue;
                 }
