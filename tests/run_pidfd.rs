@@ -98,7 +98,11 @@ fn mainpidfd_and_the_sender_by_pidfd() {
     }
     let s = run(&[], 0);
     assert_eq!(s.status, 0, "{}", s.events);
-    assert_eq!(s.fdstore, "1024", "FDSTORE is set: the fd store is on");
+    // systemd's FileDescriptorStoreMax= is 0 unless the unit sets it, and then $FDSTORE is
+    // not set; --fdstore-max N sets it to N.
+    assert_eq!(s.fdstore, "-", "no --fdstore-max, no FDSTORE");
+    let stored = run(&["--fdstore-max", "4"], 0);
+    assert_eq!(stored.fdstore, "4", "FDSTORE is --fdstore-max");
     assert_eq!(s.listen_pidfdid, "-", "no --listen, no LISTEN_PIDFDID");
     let (pid, id) = (s.pid, s.id);
     for want in [
