@@ -28,6 +28,13 @@ pub mod readiness;
 pub mod upstart;
 pub mod watchdog;
 
+#[cfg(feature = "std")]
+mod api;
+#[cfg(feature = "std")]
+mod take;
+
+#[cfg(feature = "std")]
+pub use api::*;
 pub use ffi::*;
 
 /// With `panic = "abort"` and no std, a panic can only abort: unwinding into a C caller
