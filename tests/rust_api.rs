@@ -213,6 +213,13 @@ fn at_most_253_fds_and_an_error_sends_nothing() {
     let too_many: Vec<BorrowedFd<'_>> = (0..254).map(|i| files[i % 2].as_fd()).collect();
     let e = readyd::notify_with_fds(&[State::FdStore], &too_many).expect_err("254 fds");
     assert_eq!(e.raw_os_error(), Some(libc::E2BIG));
+    // The core's own (public, safe) send refuses them too, before its stack buffer could
+    // overflow.
+    let raw: Vec<RawFd> = too_many.iter().map(|f| f.as_raw_fd()).collect();
+    assert_eq!(
+        readyd::notify::send(0, b"FDSTORE=1", &raw),
+        Err(readyd::errno::Errno(libc::E2BIG))
+    );
     rx.assert_nothing();
 }
 
