@@ -9,7 +9,7 @@
 
 use std::ffi::CString;
 use std::fmt;
-use std::io;
+use std::io::{self, Write};
 use std::os::fd::{AsRawFd, BorrowedFd, IntoRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
@@ -653,11 +653,17 @@ impl<'a> Daemonize<'a> {
             })?),
             None => None,
         };
+        if self.auto && core_daemonize::supervised() {
+            return Ok(false);
+        }
         if threads()? > 1 {
             return Err(io::Error::other(
                 "daemonize() forks: call it before any other thread is started",
             ));
         }
+        // What std buffered belongs to the original process, which never returns: write
+        // it now (the core flushes C's stdio the same way).
+        let _ = io::stdout().flush();
         let flags = if self.auto { core_daemonize::AUTO } else { 0 };
         core_daemonize::daemonize(flags, pidfile.as_deref())
             .map(|n| n > 0)

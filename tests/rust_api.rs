@@ -658,3 +658,71 @@ fn unescape_removes_backslashes() {
     assert_eq!(unescaped(b"plain"), b"plain");
     assert_eq!(unescaped(b"trailing\\"), b"trailing");
 }
+
+#[test]
+fn daemonize_refuses_to_fork_a_process_with_threads() {
+    let env = lock_env();
+    let (stop, parked) = std::sync::mpsc::channel::<()>();
+    let helper = thread::spawn(move || {
+        let _ = parked.recv();
+    });
+    let pid = own_pid();
+    let e = readyd::daemonize().expect_err("threads are running");
+    assert_eq!(e.kind(), ErrorKind::Other);
+    assert!(e.to_string().contains("before any other thread"), "{e}");
+    let e = readyd::Daemonize::new()
+        .pidfile("/run/with\0nul.pid")
+        .start()
+        .expect_err("NUL in the path");
+    assert_eq!(e.kind(), ErrorKind::InvalidInput);
+    // Under a supervisor, the "when unsupervised" form does nothing, threads or not.
+    env.set("NOTIFY_SOCKET", "/nonexistent/notify");
+    let r = readyd::Daemonize::new().when_unsupervised().start();
+    assert!(!r.expect("nothing to do"));
+    assert_eq!(own_pid(), pid);
+    stop.send(()).expect("helper waits");
+    helper.join().expect("helper");
+}
+
+#[test]
+fn daemonize_releases_the_original_process_once_the_daemon_is_ready() {
+    let _env = lock_env();
+    let mut p = [0 as c_int; 2];
+    // SAFETY: room for two fds.
+    assert_eq!(unsafe { libc::pipe2(p.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+    // SAFETY: the environment lock is held; the child is single-threaded (so daemonize()
+    // may fork it again) and glibc keeps malloc usable after fork.
+    let child = unsafe { libc::fork() };
+    assert!(child >= 0, "fork");
+    if child == 0 {
+        let report = match readyd::daemonize() {
+            Ok(true) => format!("daemon {} {:?}", own_pid(), readyd::ready()),
+            other => format!("in the original process: {other:?}"),
+        };
+        // SAFETY: the write end is ours; a short write shows as a wrong report.
+        unsafe {
+            libc::write(p[1], report.as_ptr().cast(), report.len());
+            libc::_exit(0);
+        }
+    }
+    // SAFETY: the parent's copy of the write end.
+    unsafe { libc::close(p[1]) };
+    // SAFETY: p[0] is ours from here on.
+    let mut reader = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(p[0]) });
+    let mut report = String::new();
+    reader.read_to_string(&mut report).expect("read report");
+    let mut status = 0;
+    // SAFETY: our child; a valid out-pointer.
+    assert_eq!(unsafe { libc::waitpid(child, &mut status, 0) }, child);
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "the original process exits 0 once the daemon is ready (status {status:#x}); {report}"
+    );
+    let daemon: libc::pid_t = report
+        .strip_prefix("daemon ")
+        .and_then(|r| r.split(' ').next())
+        .and_then(|pid| pid.parse().ok())
+        .unwrap_or_else(|| panic!("report: {report:?}"));
+    assert_ne!(daemon, child, "the daemon is a new process");
+    assert!(report.ends_with(" Ok(Some(Daemonize))"), "{report}");
+}
