@@ -4,9 +4,11 @@
 //! supervisor speaks, and answers every connection with one line.
 //!
 //! ```sh
-//! cargo build --example ready
-//! build/readyd run --listen 127.0.0.1:0=greeting -- target/debug/examples/ready
+//! make        # build/readyd
+//! build/readyd run --listen 127.0.0.1:0=greeting -- cargo run --example ready
 //! ```
+//!
+//! (`cargo run` replaces itself with the example, so `LISTEN_PID` names the example.)
 //!
 //! `--once` answers one connection, then tells systemd it is stopping and exits.
 

@@ -67,7 +67,7 @@ pub enum State<'a> {
     /// `FDSTOREREMOVE=1`: drop the stored fds named by [`State::FdName`].
     FdStoreRemove,
     /// `FDNAME=...`: the name of the fds sent or removed: at most 255 printable ASCII
-    /// characters, no `:`.
+    /// characters (space included), no `:`.
     FdName(&'a str),
     /// `FDPOLL=0`: do not watch the stored fds for hang-ups.
     FdPollDisable,
@@ -131,8 +131,8 @@ impl State<'_> {
             return Err(InvalidState::Nul { key });
         }
         if let State::FdName(name) = self {
-            let valid =
-                name.len() <= 255 && name.bytes().all(|b| b.is_ascii_graphic() && b != b':');
+            let printable = |b: u8| (b' '..=b'~').contains(&b) && b != b':';
+            let valid = name.len() <= 255 && name.bytes().all(printable);
             if !valid {
                 return Err(InvalidState::FdName);
             }
@@ -144,16 +144,8 @@ impl State<'_> {
 /// The key of a field as a `'static` name for [`InvalidState`] (`Custom` fields give
 /// `"custom"`).
 fn known_key(key: &str) -> &'static str {
-    const KEYS: [&str; 8] = [
-        "READY",
-        "STATUS",
-        "BUSERROR",
-        "FDNAME",
-        "WATCHDOG",
-        "RELOADING",
-        "STOPPING",
-        "FDSTORE",
-    ];
+    // The fields whose text comes from the caller.
+    const KEYS: [&str; 3] = ["STATUS", "BUSERROR", "FDNAME"];
     KEYS.iter()
         .find(|k| **k == key)
         .copied()
@@ -203,8 +195,8 @@ pub enum InvalidState {
     },
     /// A [`State::Custom`] that is not `KEY=VALUE` with a non-empty key.
     NotKeyValue,
-    /// A [`State::FdName`] longer than 255 bytes, or with a `:`, a space or a byte that
-    /// is not printable ASCII.
+    /// A [`State::FdName`] longer than 255 bytes, or with a `:` or a byte that is not
+    /// printable ASCII (what systemd accepts as a name).
     FdName,
 }
 
@@ -222,7 +214,7 @@ impl fmt::Display for InvalidState {
             }
             InvalidState::FdName => write!(
                 f,
-                "an FDNAME must be at most 255 printable ASCII characters, without ':' or spaces"
+                "an FDNAME must be at most 255 printable ASCII characters, without ':'"
             ),
         }
     }
@@ -279,7 +271,8 @@ fn send(bytes: &[u8], fds: &[RawFd]) -> io::Result<bool> {
 ///
 /// Addresses: a path, `@abstract`, or `vsock:CID:PORT` (and its `vsock-stream:` forms), as
 /// in `sd_notify(3)`. No credentials are attached: the kernel's own (this pid, the real
-/// uid and gid) are what the manager checks.
+/// uid and gid) are what the manager checks. Unlike the C functions, this allocates (the
+/// joined message): not for signal handlers.
 ///
 /// ```
 /// # use std::os::linux::net::SocketAddrExt;

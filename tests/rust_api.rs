@@ -124,7 +124,7 @@ fn a_newline_or_nul_inside_a_value_is_refused_and_nothing_is_sent() {
             InvalidState::Newline { key: "FDNAME" },
         ),
         (State::FdName("a:b"), InvalidState::FdName),
-        (State::FdName("with space"), InvalidState::FdName),
+        (State::FdName("tab\there"), InvalidState::FdName),
         (
             State::Custom("X=1\nREADY=1"),
             InvalidState::Newline { key: "custom" },
@@ -143,6 +143,8 @@ fn a_newline_or_nul_inside_a_value_is_refused_and_nothing_is_sent() {
     let long = "n".repeat(256);
     assert_eq!(State::FdName(&long).validate(), Err(InvalidState::FdName));
     assert_eq!(State::FdName(&long[..255]).validate(), Ok(()));
+    assert_eq!(State::FdName("with space").validate(), Ok(()));
+    assert_eq!(State::FdName("").validate(), Ok(()));
     let e = readyd::notify_str("READY=1\0STATUS=x").expect_err("NUL");
     assert_eq!(why(&e), Some(InvalidState::Nul { key: "message" }));
     let e = readyd::ready_with_status("up\nMAINPID=1").expect_err("newline");
@@ -690,9 +692,14 @@ fn daemonize_releases_the_original_process_once_the_daemon_is_ready() {
     let mut p = [0 as c_int; 2];
     // SAFETY: room for two fds.
     assert_eq!(unsafe { libc::pipe2(p.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+    // Held across the fork so that no other test thread (libtest's reporter) holds std's
+    // stdout lock in the child, which daemonize() flushes: the child's copy is owned by
+    // its one thread, which may take it again.
+    let stdout = io::stdout().lock();
     // SAFETY: the environment lock is held; the child is single-threaded (so daemonize()
     // may fork it again) and glibc keeps malloc usable after fork.
     let child = unsafe { libc::fork() };
+    drop(stdout);
     assert!(child >= 0, "fork");
     if child == 0 {
         let report = match readyd::daemonize() {
