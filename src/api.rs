@@ -28,6 +28,9 @@ use crate::{watchdog as core_watchdog, watchdog::VARIABLES as WATCHDOG_VARIABLES
 /// byte (the C API would cut the message there, and systemd drops such messages).
 ///
 /// ```
+/// # for v in ["NOTIFY_SOCKET", "UPSTART_JOB", "READYD_NOTIFY_FD", "WATCHDOG_USEC", "WATCHDOG_PID"] {
+/// #     unsafe { std::env::remove_var(v) }; // a test runner under a supervisor: not ours
+/// # }
 /// use readyd::State;
 ///
 /// assert_eq!(State::Status("serving").to_string(), "STATUS=serving");
@@ -102,6 +105,9 @@ impl State<'_> {
     /// Checks the field: `Ok` when [`notify`] would send it as it is.
     ///
     /// ```
+    /// # for v in ["NOTIFY_SOCKET", "UPSTART_JOB", "READYD_NOTIFY_FD", "WATCHDOG_USEC", "WATCHDOG_PID"] {
+    /// #     unsafe { std::env::remove_var(v) }; // a test runner under a supervisor: not ours
+    /// # }
     /// use readyd::{InvalidState, State};
     ///
     /// assert!(State::Status("all good").validate().is_ok());
@@ -172,6 +178,9 @@ impl fmt::Display for State<'_> {
 /// `err.get_ref().and_then(|e| e.downcast_ref::<InvalidState>())`.
 ///
 /// ```
+/// # for v in ["NOTIFY_SOCKET", "UPSTART_JOB", "READYD_NOTIFY_FD", "WATCHDOG_USEC", "WATCHDOG_PID"] {
+/// #     unsafe { std::env::remove_var(v) }; // a test runner under a supervisor: not ours
+/// # }
 /// use readyd::{InvalidState, State};
 ///
 /// let err = readyd::notify(&[State::Status("two\nlines")]).unwrap_err();
@@ -275,6 +284,9 @@ fn send(bytes: &[u8], fds: &[RawFd]) -> io::Result<bool> {
 /// joined message): not for signal handlers.
 ///
 /// ```
+/// # for v in ["NOTIFY_SOCKET", "UPSTART_JOB", "READYD_NOTIFY_FD", "WATCHDOG_USEC", "WATCHDOG_PID"] {
+/// #     unsafe { std::env::remove_var(v) }; // a test runner under a supervisor: not ours
+/// # }
 /// # use std::os::linux::net::SocketAddrExt;
 /// # use std::os::unix::net::{SocketAddr, UnixDatagram};
 /// # let name = format!("readyd-doc-notify-{}", std::process::id());
@@ -299,6 +311,9 @@ pub fn notify(states: &[State<'_>]) -> io::Result<bool> {
 /// there). Returns as [`notify`].
 ///
 /// ```
+/// # for v in ["NOTIFY_SOCKET", "UPSTART_JOB", "READYD_NOTIFY_FD", "WATCHDOG_USEC", "WATCHDOG_PID"] {
+/// #     unsafe { std::env::remove_var(v) }; // a test runner under a supervisor: not ours
+/// # }
 /// // Without $NOTIFY_SOCKET nothing is sent, and that is not an error.
 /// assert_eq!(readyd::notify_str("READY=1\nSTATUS=up")?, false);
 /// assert!(readyd::notify_str("READY=1\0").is_err());
@@ -316,6 +331,9 @@ pub fn notify_str(text: &str) -> io::Result<bool> {
 /// restart. At most 253 fds (`E2BIG`). The fds stay open and owned by the caller.
 ///
 /// ```
+/// # for v in ["NOTIFY_SOCKET", "UPSTART_JOB", "READYD_NOTIFY_FD", "WATCHDOG_USEC", "WATCHDOG_PID"] {
+/// #     unsafe { std::env::remove_var(v) }; // a test runner under a supervisor: not ours
+/// # }
 /// use std::os::fd::AsFd;
 /// use readyd::State;
 ///
@@ -336,6 +354,9 @@ pub fn notify_with_fds(states: &[State<'_>], fds: &[BorrowedFd<'_>]) -> io::Resu
 /// error of kind [`io::ErrorKind::TimedOut`] when the time ran out, or the send's error.
 ///
 /// ```
+/// # for v in ["NOTIFY_SOCKET", "UPSTART_JOB", "READYD_NOTIFY_FD", "WATCHDOG_USEC", "WATCHDOG_PID"] {
+/// #     unsafe { std::env::remove_var(v) }; // a test runner under a supervisor: not ours
+/// # }
 /// use std::time::Duration;
 ///
 /// // Without $NOTIFY_SOCKET there is nobody to wait for.
@@ -360,6 +381,9 @@ pub fn barrier(timeout: Duration) -> io::Result<bool> {
 /// `LISTEN_FDS`), `EBADF` when a passed fd is not open. The fds are then not taken.
 ///
 /// ```
+/// # for v in ["NOTIFY_SOCKET", "UPSTART_JOB", "READYD_NOTIFY_FD", "WATCHDOG_USEC", "WATCHDOG_PID"] {
+/// #     unsafe { std::env::remove_var(v) }; // a test runner under a supervisor: not ours
+/// # }
 /// use std::os::unix::net::UnixListener;
 ///
 /// for (fd, name) in readyd::listen_fds()? {
@@ -407,6 +431,9 @@ impl ExactSizeIterator for ListenFds {}
 /// `WATCHDOG_USEC` (0 and "infinity" included). The environment is left as it is.
 ///
 /// ```
+/// # for v in ["NOTIFY_SOCKET", "UPSTART_JOB", "READYD_NOTIFY_FD", "WATCHDOG_USEC", "WATCHDOG_PID"] {
+/// #     unsafe { std::env::remove_var(v) }; // a test runner under a supervisor: not ours
+/// # }
 /// # // SAFETY: this doc test is single-threaded.
 /// # unsafe { std::env::set_var("WATCHDOG_USEC", "4000000") };
 /// if let Some(interval) = readyd::watchdog_enabled()? {
@@ -426,6 +453,9 @@ pub fn watchdog_enabled() -> io::Result<Option<Duration>> {
 /// [`listen_fds`] on threads).
 ///
 /// ```
+/// # for v in ["NOTIFY_SOCKET", "UPSTART_JOB", "READYD_NOTIFY_FD", "WATCHDOG_USEC", "WATCHDOG_PID"] {
+/// #     unsafe { std::env::remove_var(v) }; // a test runner under a supervisor: not ours
+/// # }
 /// assert_eq!(readyd::watchdog_enabled_and_unset()?, None);
 /// # Ok::<(), std::io::Error>(())
 /// ```
@@ -438,6 +468,9 @@ pub fn watchdog_enabled_and_unset() -> io::Result<Option<Duration>> {
 /// Sends the watchdog ping (`WATCHDOG=1`). Returns as [`notify`].
 ///
 /// ```
+/// # for v in ["NOTIFY_SOCKET", "UPSTART_JOB", "READYD_NOTIFY_FD", "WATCHDOG_USEC", "WATCHDOG_PID"] {
+/// #     unsafe { std::env::remove_var(v) }; // a test runner under a supervisor: not ours
+/// # }
 /// readyd::watchdog()?;
 /// # Ok::<(), std::io::Error>(())
 /// ```
@@ -449,6 +482,9 @@ pub fn watchdog() -> io::Result<bool> {
 /// directory), as `sd_booted()`.
 ///
 /// ```
+/// # for v in ["NOTIFY_SOCKET", "UPSTART_JOB", "READYD_NOTIFY_FD", "WATCHDOG_USEC", "WATCHDOG_PID"] {
+/// #     unsafe { std::env::remove_var(v) }; // a test runner under a supervisor: not ours
+/// # }
 /// let under_systemd = readyd::booted()?;
 /// # let _ = under_systemd;
 /// # Ok::<(), std::io::Error>(())
@@ -496,6 +532,9 @@ fn status_text(status: &str) -> io::Result<CString> {
 /// fd and Upstart protocols are removed once used (see [`listen_fds`] on threads).
 ///
 /// ```
+/// # for v in ["NOTIFY_SOCKET", "UPSTART_JOB", "READYD_NOTIFY_FD", "WATCHDOG_USEC", "WATCHDOG_PID"] {
+/// #     unsafe { std::env::remove_var(v) }; // a test runner under a supervisor: not ours
+/// # }
 /// // Started from a shell: nobody to tell.
 /// assert_eq!(readyd::ready()?, None);
 /// # Ok::<(), std::io::Error>(())
@@ -508,6 +547,9 @@ pub fn ready() -> io::Result<Option<Supervisor>> {
 /// [`InvalidState`] error, and nothing is sent.
 ///
 /// ```
+/// # for v in ["NOTIFY_SOCKET", "UPSTART_JOB", "READYD_NOTIFY_FD", "WATCHDOG_USEC", "WATCHDOG_PID"] {
+/// #     unsafe { std::env::remove_var(v) }; // a test runner under a supervisor: not ours
+/// # }
 /// assert_eq!(readyd::ready_with_status("accepting connections")?, None);
 /// assert!(readyd::ready_with_status("two\nlines").is_err());
 /// # Ok::<(), std::io::Error>(())
@@ -524,6 +566,9 @@ pub fn ready_with_status(status: &str) -> io::Result<Option<Supervisor>> {
 /// ignored), e.g. from [`io::Error::raw_os_error`].
 ///
 /// ```
+/// # for v in ["NOTIFY_SOCKET", "UPSTART_JOB", "READYD_NOTIFY_FD", "WATCHDOG_USEC", "WATCHDOG_PID"] {
+/// #     unsafe { std::env::remove_var(v) }; // a test runner under a supervisor: not ours
+/// # }
 /// let err = std::fs::read("/nonexistent/readyd.conf").unwrap_err();
 /// let errno = err.raw_os_error().unwrap_or(0);
 /// assert_eq!(readyd::failed(errno, "cannot read the configuration")?, None);
@@ -541,6 +586,9 @@ pub fn failed(errno: i32, status: &str) -> io::Result<Option<Supervisor>> {
 /// [`notify`].
 ///
 /// ```
+/// # for v in ["NOTIFY_SOCKET", "UPSTART_JOB", "READYD_NOTIFY_FD", "WATCHDOG_USEC", "WATCHDOG_PID"] {
+/// #     unsafe { std::env::remove_var(v) }; // a test runner under a supervisor: not ours
+/// # }
 /// readyd::reloading()?;
 /// // ... read the configuration again ...
 /// readyd::ready()?;
@@ -553,6 +601,9 @@ pub fn reloading() -> io::Result<bool> {
 /// Tells systemd the service is stopping (`STOPPING=1`). Returns as [`notify`].
 ///
 /// ```
+/// # for v in ["NOTIFY_SOCKET", "UPSTART_JOB", "READYD_NOTIFY_FD", "WATCHDOG_USEC", "WATCHDOG_PID"] {
+/// #     unsafe { std::env::remove_var(v) }; // a test runner under a supervisor: not ours
+/// # }
 /// readyd::stopping()?;
 /// # Ok::<(), std::io::Error>(())
 /// ```
@@ -568,6 +619,9 @@ pub fn stopping() -> io::Result<bool> {
 /// adds `MAINPIDFDID=` and the pidfd, is not in this version.)
 ///
 /// ```
+/// # for v in ["NOTIFY_SOCKET", "UPSTART_JOB", "READYD_NOTIFY_FD", "WATCHDOG_USEC", "WATCHDOG_PID"] {
+/// #     unsafe { std::env::remove_var(v) }; // a test runner under a supervisor: not ours
+/// # }
 /// readyd::mainpid(std::process::id())?;
 /// # Ok::<(), std::io::Error>(())
 /// ```
@@ -581,6 +635,9 @@ pub fn mainpid(pid: u32) -> io::Result<bool> {
 /// A NUL in `state` is an [`InvalidState`] error (the fd is then closed unwritten).
 ///
 /// ```
+/// # for v in ["NOTIFY_SOCKET", "UPSTART_JOB", "READYD_NOTIFY_FD", "WATCHDOG_USEC", "WATCHDOG_PID"] {
+/// #     unsafe { std::env::remove_var(v) }; // a test runner under a supervisor: not ours
+/// # }
 /// use std::io::Read;
 /// use std::os::unix::net::UnixStream;
 ///
