@@ -706,7 +706,7 @@ impl<'a> Daemonize<'a> {
         if self.auto && core_daemonize::supervised() {
             return Ok(false);
         }
-        if threads()? > 1 {
+        if threads() > 1 {
             return Err(io::Error::other(
                 "daemonize() forks: call it before any other thread is started",
             ));
@@ -722,11 +722,8 @@ impl<'a> Daemonize<'a> {
 }
 
 /// How many threads this process has (1 when `/proc` cannot tell).
-fn threads() -> io::Result<usize> {
-    match std::fs::read_dir("/proc/self/task") {
-        Ok(dir) => Ok(dir.count()),
-        Err(_) => Ok(1),
-    }
+fn threads() -> usize {
+    std::fs::read_dir("/proc/self/task").map_or(1, Iterator::count)
 }
 
 /// Moves the daemon into the background so that the shell that started it is released
