@@ -404,6 +404,15 @@ pub fn listen_fds() -> io::Result<ListenFds> {
 }
 
 /// The fds of [`listen_fds`] in order (fd 3 first), with their names.
+///
+/// ```
+/// let fds = readyd::listen_fds()?;
+/// println!("{} sockets passed", fds.len());
+/// let by_name: std::collections::HashMap<String, std::os::fd::OwnedFd> =
+///     fds.map(|(fd, name)| (name, fd)).collect();
+/// # assert!(by_name.is_empty());
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Debug)]
 pub struct ListenFds {
     fds: std::vec::IntoIter<(OwnedFd, Vec<u8>)>,
@@ -494,6 +503,20 @@ pub fn booted() -> io::Result<bool> {
 }
 
 /// Who heard [`ready`] or [`failed`].
+///
+/// ```
+/// use readyd::Supervisor;
+///
+/// # for v in ["NOTIFY_SOCKET", "UPSTART_JOB", "READYD_NOTIFY_FD", "WATCHDOG_USEC", "WATCHDOG_PID"] {
+/// #     unsafe { std::env::remove_var(v) }; // a test runner under a supervisor: not ours
+/// # }
+/// match readyd::ready()? {
+///     Some(Supervisor::Systemd) => eprintln!("told systemd"),
+///     Some(other) => eprintln!("told {other:?}"),
+///     None => eprintln!("started by hand: nobody to tell"),
+/// }
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Supervisor {
@@ -659,11 +682,16 @@ pub fn notify_fd(fd: OwnedFd, state: &str) -> io::Result<()> {
 
 /// Options of [`daemonize`] (`readyd_daemonize()`): a builder.
 ///
-/// ```no_run
+/// ```
+/// # // SAFETY: this doc test is single-threaded.
+/// # unsafe { std::env::set_var("NOTIFY_SOCKET", "/run/systemd/notify") };
+/// // Under systemd (NOTIFY_SOCKET set) this does nothing and returns Ok(false); from a
+/// // shell it forks and returns Ok(true) in the daemon.
 /// let in_daemon = readyd::Daemonize::new()
 ///     .when_unsupervised()
 ///     .pidfile("/run/mydaemon.pid")
 ///     .start()?;
+/// # assert!(!in_daemon);
 /// # Ok::<(), std::io::Error>(())
 /// ```
 #[derive(Clone, Debug, Default)]
