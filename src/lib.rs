@@ -31,6 +31,10 @@
 //! with `panic = "abort"` and without default features, and depends on libc alone; the
 //! tests, the Rust API and the `readyd` command (feature `cli`) build it with std.
 //!
+//! The modules are the core's internals, public for the `readyd` command and the fuzz
+//! targets: not an API to build on (it may change in any release); the crate-root
+//! functions and types are.
+//!
 //! Layout: `errno` (error type), `env` (environment access and systemd's integer rules),
 //! `address` (NOTIFY_SOCKET parsing), `notify` (sending one datagram, the barrier),
 //! `upstart` (the `expect stop` handshake), `listen` (socket activation), `watchdog`,
