@@ -733,3 +733,64 @@ fn daemonize_releases_the_original_process_once_the_daemon_is_ready() {
     assert_ne!(daemon, child, "the daemon is a new process");
     assert!(report.ends_with(" Ok(Some(Daemonize))"), "{report}");
 }
+
+#[test]
+fn the_api_and_the_c_exports_agree_on_barrier_watchdog_and_booted() {
+    let env = lock_env();
+    let rx = Receiver::path();
+    env.set("NOTIFY_SOCKET", &rx.address);
+    // The barrier message of each, answered by a supervisor that closes the fd at once.
+    let answer = || {
+        let d = rx.recv();
+        let seen = (d.bytes.clone(), d.fds.len(), d.creds().pid);
+        drop(d);
+        seen
+    };
+    let (c_result, from_c) = thread::scope(|s| {
+        let supervisor = s.spawn(answer);
+        let r = readyd::sd_notify_barrier(0, 5_000_000);
+        (r, supervisor.join().expect("supervisor"))
+    });
+    let (api_result, from_api) = thread::scope(|s| {
+        let supervisor = s.spawn(answer);
+        let r = readyd::barrier(Duration::from_secs(5)).expect("barrier");
+        (r, supervisor.join().expect("supervisor"))
+    });
+    assert_eq!((c_result, api_result), (1, true));
+    assert_eq!(from_api, from_c);
+    assert_eq!(from_api, (b"BARRIER=1".to_vec(), 1, own_pid()));
+
+    let pid = own_pid().to_string();
+    for (usec, wdpid) in [
+        ("2000000", None),
+        ("2000000", Some(pid.as_str())),
+        ("2000000", Some("1")),
+        ("0", None),
+        ("0x10", None),
+        ("junk", None),
+    ] {
+        env.set("WATCHDOG_USEC", usec);
+        match wdpid {
+            Some(p) => env.set("WATCHDOG_PID", p),
+            None => env.remove("WATCHDOG_PID"),
+        }
+        let mut c_usec = 0u64;
+        // SAFETY: a valid out-pointer.
+        let c = unsafe { readyd::sd_watchdog_enabled(0, &mut c_usec) };
+        let api = readyd::watchdog_enabled();
+        let case = format!("WATCHDOG_USEC={usec} WATCHDOG_PID={wdpid:?}");
+        match api {
+            Ok(Some(d)) => assert_eq!((c, c_usec), (1, d.as_micros() as u64), "{case}"),
+            Ok(None) => assert_eq!(c, 0, "{case}"),
+            Err(e) => assert_eq!(Some(-c), e.raw_os_error(), "{case}"),
+        }
+    }
+    env.remove("WATCHDOG_USEC");
+    env.remove("WATCHDOG_PID");
+    assert_eq!(
+        readyd::booted().expect("booted"),
+        readyd::sd_booted() > 0,
+        "booted"
+    );
+    rx.assert_nothing();
+}
