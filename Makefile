@@ -127,7 +127,7 @@ header:
 	$(CBINDGEN) --config cbindgen.toml --crate readyd --output include/readyd.h
 
 check: check-rust check-header check-c check-diff check-man check-consumers check-daemonize \
-       check-memory check-fault
+       check-memory check-fault check-crate
 
 # `cargo test` (default features: std, the safe Rust API) runs the library's tests, the
 # Rust API's doc tests and builds the examples; the command's integration tests run
@@ -141,6 +141,13 @@ check-rust: $(BUILD)/readyd
 	$(CARGO) clippy $(CARGOFLAGS) --all-targets --features cli -- -D warnings
 	$(CARGO) test $(CARGOFLAGS)
 	$(CARGO) test $(CARGOFLAGS) --features cli --bins
+
+# The crate as `cargo package` makes it for crates.io: only what belongs in it; a plain
+# dependency on it builds (release with panic = "abort" and LTO, and debug) and runs under
+# build/readyd. Offline, about 30 s.
+.PHONY: check-crate
+check-crate: $(BUILD)/readyd
+	tests/check-crate.sh
 
 # The committed header must be what cbindgen makes of the sources now.
 check-header:
