@@ -7,17 +7,22 @@
 //! core the C library exports: systemd's `sd_notify` protocol (path, abstract and vsock
 //! addresses, fds, the barrier), Upstart, the notification fd of s6, dinit and OpenRC,
 //! and a daemonize that waits for ready. Errors are [`std::io::Error`]s.
-//!
-//! ```
-//! # for v in ["NOTIFY_SOCKET", "UPSTART_JOB", "READYD_NOTIFY_FD", "WATCHDOG_USEC", "WATCHDOG_PID"] {
-//! #     unsafe { std::env::remove_var(v) }; // a test runner under a supervisor: not ours
-//! # }
-//! use readyd::State;
-//!
-//! // Outside a service manager nothing is sent: Ok(false).
-//! readyd::notify(&[State::Ready, State::Status("serving")])?;
-//! # Ok::<(), std::io::Error>(())
-//! ```
+// The example only where the API exists (`cargo test --no-default-features` too).
+#![cfg_attr(
+    feature = "std",
+    doc = r#"
+```
+# for v in ["NOTIFY_SOCKET", "UPSTART_JOB", "READYD_NOTIFY_FD", "WATCHDOG_USEC", "WATCHDOG_PID"] {
+#     unsafe { std::env::remove_var(v) }; // a test runner under a supervisor: not ours
+# }
+use readyd::State;
+
+// Outside a service manager nothing is sent: Ok(false).
+readyd::notify(&[State::Ready, State::Status("serving")])?;
+# Ok::<(), std::io::Error>(())
+```
+"#
+)]
 //!
 //! The API needs the `std` feature, which is on by default. Without it
 //! (`default-features = false`) the crate is the C library's `no_std` core, and with
