@@ -375,10 +375,13 @@ pub fn barrier(timeout: Duration) -> io::Result<bool> {
 /// an empty list. `LISTEN_PID`, `LISTEN_PIDFDID`, `LISTEN_FDS` and `LISTEN_FDNAMES` are
 /// removed from the environment whatever the result, so that child processes do not
 /// inherit them. Like every change to the environment, call this before starting
-/// threads that read it from C (`getenv()`); Rust's `std::env` is synchronised.
+/// threads that read it from C (`getenv()`); Rust's `std::env` is synchronised. The
+/// environment is trusted as `sd_listen_fds()` trusts it: call this first thing in
+/// `main`, before anything could close fds 3 and up and open others in their place.
 ///
 /// Errors: `EINVAL`/`ERANGE` for malformed variables (or names whose count differs from
-/// `LISTEN_FDS`), `EBADF` when a passed fd is not open. The fds are then not taken.
+/// `LISTEN_FDS`), `EBADF` when a passed fd is not open. No fd is wrapped (or closed)
+/// then, and later calls return an empty list.
 ///
 /// ```
 /// # for v in ["NOTIFY_SOCKET", "UPSTART_JOB", "READYD_NOTIFY_FD", "WATCHDOG_USEC", "WATCHDOG_PID"] {
