@@ -26,8 +26,8 @@ BUILD      := build
 STATIC     := target/lib/release/libreadyd.a
 SHARED     := $(BUILD)/libreadyd.so.$(VERSION)
 COMPAT     := target/compat/libsystemd.so.0
-# The command is built with the library's std feature, in its own target directory so
-# that it never replaces the no_std libreadyd.a.
+# The command is built with the `cli` feature (the library with std), in its own target
+# directory so that it never replaces the no_std libreadyd.a.
 COMMAND    := target/cli/release/readyd
 RUST_SRC   := $(wildcard src/*.rs src/*.c) Cargo.toml Cargo.lock build.rs include/readyd.h
 # Warnings every C program of ours must pass; the examples are held to the same.
@@ -46,16 +46,17 @@ all: $(SHARED) $(BUILD)/libreadyd.so.$(SOVERSION) $(BUILD)/libreadyd.so $(BUILD)
 compat: $(COMPAT)
 
 $(COMMAND): $(RUST_SRC) $(wildcard src/bin/*.rs src/bin/*/*.rs)
-	$(CARGO) build --release $(CARGOFLAGS) --features std --bin readyd --target-dir target/cli
+	$(CARGO) build --release $(CARGOFLAGS) --features cli --bin readyd --target-dir target/cli
 $(BUILD)/readyd: $(COMMAND)
 	@mkdir -p $(BUILD)
 	cp $< $@
 
 # Built as a staticlib alone: next to the rlib and cdylib types of Cargo.toml, cargo drops
 # LTO without a word and all of core lands in the archive. Its own target directory keeps
-# a plain `cargo build` from replacing it.
+# a plain `cargo build` from replacing it. Without the default `std` feature: no_std, libc alone.
 $(STATIC): $(RUST_SRC)
-	$(CARGO) rustc --release $(CARGOFLAGS) --lib --crate-type staticlib --target-dir target/lib
+	$(CARGO) rustc --release $(CARGOFLAGS) --no-default-features --lib --crate-type staticlib \
+	  --target-dir target/lib
 
 # The shipped libraries are linked here, not by cargo: rustc gives a cdylib its own
 # version script, and only ours decides what is exported and under which version node.
@@ -140,17 +141,27 @@ header:
 	$(CBINDGEN) --config cbindgen.toml --crate readyd --output include/readyd.h
 
 check: check-rust check-header check-c check-diff check-man check-consumers check-daemonize \
-       check-memory check-fault
+       check-memory check-fault check-crate
 
-# The library's tests run without the std feature. The command's integration tests run
-# build/readyd (as built above); with the feature on, cargo would also build the library
-# twice into the same file names (once unwinding for the tests, once panic=abort).
+# `cargo test` (default features: std, the safe Rust API) runs the library's tests, the
+# Rust API's doc tests and builds the examples; the command's integration tests run
+# build/readyd (as built above). The command is behind the `cli` feature: were it built
+# by this `cargo test`, cargo would build the library twice into the same file names (once
+# unwinding for the tests, once panic=abort for the binary; cargo#6313), a hard error.
 check-rust: $(BUILD)/readyd
 	$(CARGO) fmt --check
 	$(CARGO) clippy $(CARGOFLAGS) --all-targets -- -D warnings
-	$(CARGO) clippy $(CARGOFLAGS) --all-targets --features std -- -D warnings
+	$(CARGO) clippy $(CARGOFLAGS) --all-targets --no-default-features -- -D warnings
+	$(CARGO) clippy $(CARGOFLAGS) --all-targets --features cli -- -D warnings
 	$(CARGO) test $(CARGOFLAGS)
-	$(CARGO) test $(CARGOFLAGS) --features std --bins
+	$(CARGO) test $(CARGOFLAGS) --features cli --bins
+
+# The crate as `cargo package` makes it for crates.io: only what belongs in it; a plain
+# dependency on it builds (release with panic = "abort" and LTO, and debug) and runs under
+# build/readyd. Offline, about 30 s.
+.PHONY: check-crate
+check-crate: $(BUILD)/readyd
+	tests/check-crate.sh
 
 # The committed header must be what cbindgen makes of the sources now.
 check-header:

@@ -48,7 +48,7 @@ fn close(fd: c_int) {
 }
 
 /// Whether a supervisor that tracks the process is present.
-fn supervised() -> bool {
+pub fn supervised() -> bool {
     [env::NOTIFY_SOCKET, env::UPSTART_JOB, readiness::NOTIFY_FD]
         .iter()
         .any(|v| env::get(v).is_some())

@@ -179,6 +179,50 @@ pub unsafe fn listen_fds_with_names(names: *mut *mut *mut c_char) -> Result<c_in
     Ok(n)
 }
 
+/// `sd_listen_fds_with_names()` without malloc, for the Rust API: the same checks in the
+/// same order, then `each` gets every fd's name in fd order, escapes still in (see
+/// [`unescape`]), or `unknown` for each when `LISTEN_FDNAMES` is unset. Returns as
+/// [`listen_fds`]; `each` is called only when the count is positive.
+pub fn listen_fds_named(mut each: impl FnMut(&[u8])) -> Result<c_int> {
+    let fdnames = env::get(c"LISTEN_FDNAMES").map(CStr::to_bytes);
+    let count = match fdnames {
+        Some(value) => Some(split_names(value, |_| Ok(()))?),
+        None => None,
+    };
+    let n = listen_fds()?;
+    if n <= 0 {
+        return Ok(n);
+    }
+    if count.is_some_and(|c| c != n as usize) {
+        return Err(Errno(libc::EINVAL));
+    }
+    match fdnames {
+        Some(value) => {
+            split_names(value, |raw| {
+                each(raw);
+                Ok(())
+            })?;
+        }
+        None => (0..n).for_each(|_| each(b"unknown")),
+    }
+    Ok(n)
+}
+
+/// Calls `byte` with each byte of a raw name from `LISTEN_FDNAMES`, escapes removed: a
+/// backslash makes the byte after it literal (a lone trailing one is dropped).
+pub fn unescape(raw: &[u8], mut byte: impl FnMut(u8)) {
+    let mut i = 0;
+    while i < raw.len() {
+        if raw[i] == b'\\' {
+            i += 1;
+        }
+        if let Some(&b) = raw.get(i) {
+            byte(b);
+        }
+        i += 1;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

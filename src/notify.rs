@@ -60,6 +60,10 @@ pub fn send(pid: libc::pid_t, state: &[u8], fds: &[c_int]) -> Result<c_int> {
 /// As [`send`], for a message given in pieces (at most [`MAX_PARTS`]): they go out as one
 /// datagram, without being copied together first.
 pub fn send_parts(pid: libc::pid_t, parts: &[&[u8]], fds: &[c_int]) -> Result<c_int> {
+    // The control buffer holds MAX_FDS: more would overrun it (ffi.rs refuses them first).
+    if fds.len() > MAX_FDS {
+        return Err(Errno(libc::E2BIG));
+    }
     let Some(value) = env::get(env::NOTIFY_SOCKET) else {
         return Ok(0);
     };

@@ -8,8 +8,8 @@
 //!
 //! The command under test is `build/readyd`, as `make` builds it (or the path in
 //! `$READYD_BIN`). `make check` rebuilds it first. It is not built by this cargo run: the
-//! command needs the library's std feature, and building both flavours of the library in
-//! one cargo invocation makes them overwrite each other's files.
+//! command (feature `cli`) is built with panic=abort, the tests unwind, and building both
+//! flavours of the library in one cargo invocation makes them overwrite each other's files.
 
 use std::ffi::c_int;
 use std::io::{BufRead, BufReader, Read, Write};
