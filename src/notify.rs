@@ -289,7 +289,7 @@ impl<'a> Sock<'a> {
             }
         }
         // SAFETY: msg points at live buffers described by their lengths.
-        errno::check_size(unsafe { libc::sendmsg(self.fd.0, &msg, libc::MSG_NOSIGNAL) })
+        unsafe { sendmsg(self.fd.0, &msg, libc::MSG_NOSIGNAL) }
     }
 
     /// Best effort, as in libsystemd: ask for 8 MiB, forcing it when privileged.
@@ -335,6 +335,31 @@ impl<'a> Sock<'a> {
             _ => Err(Errno(libc::EPROTO)),
         }
     }
+}
+
+/// sendmsg(2).
+///
+/// # Safety
+/// `msg` describes live buffers of the lengths it gives.
+#[cfg(not(all(target_env = "musl", target_pointer_width = "64")))]
+unsafe fn sendmsg(fd: c_int, msg: &libc::msghdr, flags: c_int) -> Result<usize> {
+    // SAFETY: as the caller promises.
+    errno::check_size(unsafe { libc::sendmsg(fd, msg, flags) })
+}
+
+/// sendmsg(2) as the system call. 64-bit musl's sendmsg() first copies the control data
+/// into a 1024-byte buffer and fails with ENOMEM beyond it, short of the 1032 bytes that
+/// the 253 fds the kernel takes need. Its msghdr and cmsghdr are the kernel's once their
+/// padding is zero, which it is here (both start zeroed).
+///
+/// # Safety
+/// `msg` describes live buffers of the lengths it gives.
+#[cfg(all(target_env = "musl", target_pointer_width = "64"))]
+unsafe fn sendmsg(fd: c_int, msg: &libc::msghdr, flags: c_int) -> Result<usize> {
+    // SAFETY: as the caller promises; the layout is the kernel's (above).
+    let r = unsafe { libc::syscall(libc::SYS_sendmsg, fd, ptr::from_ref(msg), flags) };
+    // A long is an isize on every Linux target.
+    errno::check_size(isize::try_from(r).map_err(|_| Errno(libc::EOVERFLOW))?)
 }
 
 fn socket(family: c_int, ty: c_int) -> Result<Fd> {

@@ -313,9 +313,10 @@ static void fd_kind(int fd, char *dst, size_t cap)
         else if (S_ISDIR(st.st_mode))
             k = "dir";
     }
-    int fl = fcntl(fd, F_GETFL);
+    /* Not O_ACCMODE: musl's includes O_PATH, which would make an O_PATH fd "rw". */
+    int fl = fcntl(fd, F_GETFL), acc = fl & (O_RDONLY | O_WRONLY | O_RDWR);
     if (fl >= 0)
-        m = (fl & O_ACCMODE) == O_RDONLY ? "r" : (fl & O_ACCMODE) == O_WRONLY ? "w" : "rw";
+        m = acc == O_RDONLY ? "r" : acc == O_WRONLY ? "w" : "rw";
     snprintf(dst, cap, "%s:%s", k, m);
 }
 
