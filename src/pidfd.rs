@@ -57,20 +57,22 @@ pub fn own_inode_id() -> Result<u64> {
     inode(own_pidfd()?.0)
 }
 
-/// `sd_pidfd_get_inode_id()`: the inode id of `pidfd`. On 64-bit systems this is the
-/// pidfs inode number, which the kernel never reuses. Where `ino_t` is 32 bits (i686
-/// glibc: the libc crate's `stat` is the one without large-file support), the id cannot be
-/// represented: EOPNOTSUPP, the answer of upstream libsystemd's pidfd_get_inode_id_impl()
-/// when built with a 4-byte `ino_t`.
+/// `sd_pidfd_get_inode_id()`: the inode id of `pidfd`, the pidfs inode number, which the
+/// kernel never reuses. Where `ino_t` is 32 bits (i686 glibc: the libc crate's `stat` is
+/// the one without large-file support) it cannot hold the 64-bit id: EOPNOTSUPP, as
+/// upstream libsystemd's pidfd_get_inode_id_impl() answers when built that way.
 pub fn inode_id(pidfd: c_int) -> Result<u64> {
     if pidfd < 0 {
         return Err(Errno(libc::EBADF));
     }
-    if size_of::<libc::ino_t>() < 8 || own_pidfd().is_err() {
+    if own_pidfd().is_err() {
         return Err(Errno(libc::EOPNOTSUPP));
     }
     if !is_pidfs(pidfd)? {
         return Err(Errno(libc::EBADF));
+    }
+    if size_of::<libc::ino_t>() < 8 {
+        return Err(Errno(libc::EOPNOTSUPP));
     }
     inode(pidfd)
 }

@@ -13,6 +13,11 @@
 # Exit status 0 only if nothing failed. DIFF_VERBOSE=1 also lists the accepted differences.
 #
 # If the reference library is missing the test prints "SKIP: ..." and exits 0.
+#
+# For other targets (tests/target/check-target.sh): CC builds the harness for the
+# candidates and DIFF_RUNNER runs it (e.g. "qemu-aarch64 -L /usr/aarch64-linux-gnu");
+# DIFF_REF_CC and DIFF_REF_RUNNER do the same for the reference (default: CC, DIFF_RUNNER);
+# DIFF_EXPECTED replaces the list of expected differences.
 set -u
 
 usage() {
@@ -22,7 +27,7 @@ usage() {
 [ $# -ge 2 ] || usage
 
 here=$(cd "$(dirname "$0")" && pwd)
-expected=$here/expected-differences.txt
+expected=${DIFF_EXPECTED:-$here/expected-differences.txt}
 ref=$1
 shift
 
@@ -37,39 +42,52 @@ trap 'rm -rf "$work"' EXIT
 trap 'exit 130' INT TERM
 
 CC=${CC:-cc}
-if ! $CC -std=c11 -Wall -Wextra -Wpedantic -Werror -O2 -o "$work/harness" \
-    "$here/harness.c" -ldl; then
-    echo "not ok - the differential harness does not build with $CC (errors above)"
-    echo "1..1"
-    echo "0 passed, 1 failed"
-    exit 1
-fi
+DIFF_REF_CC=${DIFF_REF_CC:-$CC}
+DIFF_RUNNER=${DIFF_RUNNER:-}
+DIFF_REF_RUNNER=${DIFF_REF_RUNNER:-$DIFF_RUNNER}
+# build_harness OUTPUT COMPILER: a compiler may come with flags (gcc -m32).
+build_harness() {
+    # shellcheck disable=SC2086
+    if ! $2 -std=c11 -Wall -Wextra -Wpedantic -Werror -O2 -o "$1" "$here/harness.c" -ldl; then
+        echo "not ok - the differential harness does not build with $2 (errors above)"
+        echo "1..1"
+        echo "0 passed, 1 failed"
+        exit 1
+    fi
+}
+build_harness "$work/harness" "$CC"
+build_harness "$work/ref-harness" "$DIFF_REF_CC"
 
 # Runs the harness against one library into $2; says what went wrong if it did not finish.
+# The rest of the arguments: the harness, after the command that runs it, if any.
 run_harness() {
-    if [ ! -e "$1" ]; then
-        echo "not ok - $1: library not found (build it first: make, make compat)"
+    lib=$1 out=$2
+    shift 2
+    if [ ! -e "$lib" ]; then
+        echo "not ok - $lib: library not found (build it first: make, make compat)"
         return 1
     fi
-    "$work/harness" "$1" >"$2" 2>"$2.err"
+    "$@" "$lib" >"$out" 2>"$out.err"
     rc=$?
-    if [ $rc -ne 0 ] || ! tail -n 1 "$2" | grep -q '^# end: [0-9]* cases$'; then
-        echo "not ok - $1: the harness did not finish (exit $rc)"
-        sed 's/^/#   /' "$2.err" | head -n 20
+    if [ $rc -ne 0 ] || ! tail -n 1 "$out" | grep -q '^# end: [0-9]* cases$'; then
+        echo "not ok - $lib: the harness did not finish (exit $rc)"
+        sed 's/^/#   /' "$out.err" | head -n 20
         return 1
     fi
     return 0
 }
 
 broken=0
-run_harness "$ref" "$work/ref.out" || broken=$((broken + 1))
+# shellcheck disable=SC2086 # a runner is a command with its arguments
+run_harness "$ref" "$work/ref.out" $DIFF_REF_RUNNER "$work/ref-harness" || broken=$((broken + 1))
 
 outs=
 names=
 i=0
 for cand in "$@"; do
     i=$((i + 1))
-    if run_harness "$cand" "$work/cand$i.out"; then
+    # shellcheck disable=SC2086
+    if run_harness "$cand" "$work/cand$i.out" $DIFF_RUNNER "$work/harness"; then
         outs="$outs $work/cand$i.out"
         names="$names$cand
 "
