@@ -231,8 +231,10 @@ impl<'a> Sock<'a> {
         // SAFETY: as above.
         let mut control: Control = unsafe { zeroed() };
         msg.msg_iov = iov.as_mut_ptr();
-        // The field is a size_t on glibc, an int on musl; n is at most MAX_PARTS.
-        msg.msg_iovlen = n.try_into().map_err(|_| Errno(libc::EINVAL))?;
+        // The field is a size_t on glibc, an int on musl; n is at most MAX_PARTS. An empty
+        // message still goes with one (empty) iovec, as libsystemd's: qemu-user reports
+        // success for a sendmsg without any and sends nothing.
+        msg.msg_iovlen = n.max(1).try_into().map_err(|_| Errno(libc::EINVAL))?;
         if self.ty == libc::SOCK_DGRAM {
             match self.address {
                 Address::Unix { addr, len } => {
