@@ -13,7 +13,8 @@
 #    run`; for musl the static `readyd` (no NEEDED) in a FROM-scratch-style chroot;
 # 3. the differential harness: i686 and aarch64 against Debian's libsystemd0 of that
 #    architecture (tests/target/fetch-libsystemd.sh) with the expected differences of
-#    tests/diff; musl case by case against the x86_64 glibc build of readyd;
+#    tests/diff; musl case by case against the x86_64 glibc build of readyd; on i686 and
+#    aarch64 a binary linked with that libsystemd0, run on the compat library;
 # 4. i686: the Rust tests, natively.
 # A missing tool is a SKIP, or a failure with READYD_REQUIRE_TOOLS=1.
 set -u
@@ -157,6 +158,28 @@ case $TARGET in
       if [ "$arch" = i386 ]; then runner="env LD_LIBRARY_PATH=$libpath"; else runner="${run[*]} -E LD_LIBRARY_PATH=$libpath"; fi
       echo "# reference: Debian's libsystemd0:$arch ($(dpkg-deb -f "$(ls /var/cache/apt/archives/libsystemd0_*_"$arch".deb 2>/dev/null | head -n 1)" Version 2>/dev/null || echo unpacked)) from $ref"
       CC=$cc DIFF_RUNNER=$runner DIFF_EXPECTED=$list diff_run "$ref" "$build/libreadyd.so.0" "$compat"
+
+      # A binary linked against this architecture's libsystemd runs unchanged on the compat
+      # library, which brings no liblzma along; on the real one it does (so the check can fail).
+      if $cc -std=c11 -Wall -Wextra -Werror -o "$work/uses-libsystemd" tests/c/uses-libsystemd.c "$ref" \
+           -Wl,-rpath-link,"$libpath" 2>"$work/uses.log"; then
+        uses() {  # LIBRARY_PATH: run it under the notify receiver with that library path
+          if [ "$arch" = i386 ]; then
+            "$sup" notify "$work/notify.sock" -- env LD_LIBRARY_PATH="$1" "$work/uses-libsystemd" 2>&1
+          else
+            "$sup" notify "$work/notify.sock" -- "${run[@]}" -E LD_LIBRARY_PATH="$1" "$work/uses-libsystemd" 2>&1
+          fi
+        }
+        out=$(uses "$(dirname "$compat")"); rc=$?
+        expect "a binary linked with libsystemd0:$arch, on compat: READY=1, readyd's library mapped, no liblzma" \
+          "$rc|$(printf '%s\n' "$out" | grep '^maps: ' | tr '\n' '|')" \
+          "0|maps: libsystemd.so.0 from $(readlink -f "$compat")|maps: liblzma absent|"
+        out=$(uses "$libpath"); rc=$?
+        expect "the same binary on libsystemd0:$arch maps liblzma" \
+          "$rc|$(printf '%s\n' "$out" | grep '^maps: liblzma')" "0|maps: liblzma mapped"
+      else
+        not_ok "build tests/c/uses-libsystemd.c against libsystemd0:$arch"; sed 's/^/#   /' "$work/uses.log"
+      fi
     elif [ "${READYD_REQUIRE_TOOLS:-}" = 1 ]; then
       not_ok "differential: no libsystemd0:$arch (above)"
     else
