@@ -15,7 +15,7 @@
 #    architecture (tests/target/fetch-libsystemd.sh) with the expected differences of
 #    tests/diff; musl case by case against the x86_64 glibc build of readyd; on i686 and
 #    aarch64 a binary linked with that libsystemd0, run on the compat library;
-# 4. i686: the Rust tests, natively.
+# 4. i686 and musl: the Rust tests, natively (the command's against the target's readyd).
 # A missing tool is a SKIP, or a failure with READYD_REQUIRE_TOOLS=1.
 set -u
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -196,7 +196,7 @@ case $TARGET in
 esac
 
 # --- 4. the Rust tests where the target runs natively ----------------------------------------
-if [ "$TARGET" = i686-unknown-linux-gnu ]; then
+if [ "$TARGET" = i686-unknown-linux-gnu ] || [ "$TARGET" = x86_64-unknown-linux-musl ]; then
   for args in "" "--features std --bins"; do
     # shellcheck disable=SC2086
     if out=$(READYD_BIN=$build/readyd "${CARGO:-cargo}" test --locked --target "$TARGET" --target-dir target/test $args 2>&1); then
