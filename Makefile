@@ -37,9 +37,48 @@ MAN1       := $(wildcard man/*.1)
 MAN3       := $(wildcard man/*.3 man/*.3readyd)
 MAN7       := $(wildcard man/*.7)
 
+# ---- Other targets: make TARGET=<triple> (see "Other architectures and musl" in the README) --
+# The same files, built for another Rust target triple with its C toolchain, into their own
+# folders: build/<triple>/, target/lib/<triple>/, target/cli/<triple>/ and
+# target/compat/<triple>/. Without TARGET nothing here applies and `make` is unchanged.
+# TARGET_RUN is how a program of the target runs on this machine (empty: directly).
+TARGETS    := x86_64-unknown-linux-gnu x86_64-unknown-linux-musl i686-unknown-linux-gnu \
+              aarch64-unknown-linux-gnu
+TARGET_RUN :=
+TARGET_LIBC := libc.so.6
+ifneq ($(TARGET),)
+ifeq ($(filter $(TARGET),$(TARGETS)),)
+$(error TARGET=$(TARGET) is not one of: $(TARGETS))
+endif
+override CARGOFLAGS += --target $(TARGET)
+BUILD      := build/$(TARGET)
+SHARED     := $(BUILD)/libreadyd.so.$(VERSION)
+STATIC     := target/lib/$(TARGET)/release/libreadyd.a
+COMPAT     := target/compat/$(TARGET)/libsystemd.so.0
+COMMAND    := target/cli/$(TARGET)/release/readyd
+ifeq ($(TARGET),x86_64-unknown-linux-musl)
+# musl-tools; the command is a static binary (Rust's musl target links libc in).
+CC         := musl-gcc
+TARGET_LIBC := libc.so
+else ifeq ($(TARGET),i686-unknown-linux-gnu)
+# gcc-12-multilib. Its -m32 lacks <asm/...> (gcc-multilib's /usr/include/asm link would
+# conflict with the aarch64 cross compiler): an include folder of our own provides it.
+TARGET_INCLUDE := $(abspath $(BUILD))/include
+CC         := gcc -m32 -isystem $(TARGET_INCLUDE)
+export CC_i686_unknown_linux_gnu := $(CC)
+else ifeq ($(TARGET),aarch64-unknown-linux-gnu)
+# gcc-aarch64-linux-gnu and libc6-dev-arm64-cross; programs run under qemu-user.
+CC         := aarch64-linux-gnu-gcc
+OBJCOPY    := aarch64-linux-gnu-objcopy
+TARGET_RUN := qemu-aarch64 -L /usr/aarch64-linux-gnu
+export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER := aarch64-linux-gnu-gcc
+export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER := $(TARGET_RUN)
+endif
+endif
+
 .PHONY: all compat install uninstall check check-rust check-header check-c check-peers \
         check-man check-consumers check-daemonize check-memory check-fault fuzz check-deb \
-        check-diff check-systemd demo header bench clean
+        check-diff check-systemd demo header bench clean check-target check-targets
 
 all: $(SHARED) $(BUILD)/libreadyd.so.$(SOVERSION) $(BUILD)/libreadyd.so $(BUILD)/libreadyd.a \
      $(COMPAT) $(BUILD)/readyd $(BUILD)/supervise
@@ -51,7 +90,7 @@ $(BUILD)/readyd: $(COMMAND)
 	@mkdir -p $(BUILD)
 	cp $< $@
 
-# Built as a staticlib alone: next to the rlib and cdylib types of Cargo.toml, cargo drops
+# Built as a staticlib alone: next to the rlib type of Cargo.toml, cargo drops
 # LTO without a word and all of core lands in the archive. Its own target directory keeps
 # a plain `cargo build` from replacing it. Without the default `std` feature: no_std, libc alone.
 $(STATIC): $(RUST_SRC)
@@ -256,3 +295,24 @@ bench: all
 clean:
 	$(CARGO) clean
 	rm -rf $(BUILD)
+
+# ---- Other targets: the checks (tests/target/check-target.sh) ---------------------------
+ifneq ($(TARGET_INCLUDE),)
+$(TARGET_INCLUDE)/asm:
+	@mkdir -p $(@D)
+	ln -sfn /usr/include/x86_64-linux-gnu/asm $@
+$(BUILD)/supervise $(STATIC): | $(TARGET_INCLUDE)/asm
+endif
+
+# make check-target TARGET=<triple>: the C checks, the differential harness (against that
+# architecture's libsystemd0, or for musl against the x86_64 glibc results) and, where
+# the target runs natively, the Rust tests. make check-targets: every triple but the host's.
+check-target:
+	@[ -n "$(TARGET)" ] || { echo "make check-target: say which, e.g. TARGET=x86_64-unknown-linux-musl ($(TARGETS))"; exit 2; }
+	$(MAKE) TARGET= all
+	$(MAKE) TARGET=$(TARGET) all
+	TARGET='$(TARGET)' TARGET_CC='$(CC)' TARGET_RUN='$(TARGET_RUN)' TARGET_LIBC='$(TARGET_LIBC)' \
+	  TARGET_BUILD='$(BUILD)' TARGET_COMPAT='$(COMPAT)' CARGO='$(CARGO)' \
+	  tests/target/check-target.sh
+check-targets:
+	$(foreach t,$(filter-out x86_64-unknown-linux-gnu,$(TARGETS)),$(MAKE) check-target TARGET=$(t) &&) true

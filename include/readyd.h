@@ -270,7 +270,9 @@ int sd_is_mq(int fd, const char *path);
 /**
  * The inode id of the pidfd `pidfd`, which names a process for its whole life (unlike
  * its pid), stored in `*ret` if not NULL. Returns 0, `-EBADF` when `pidfd` is not a
- * pidfd, or `-EOPNOTSUPP` when the kernel has no pidfs (before Linux 6.9).
+ * pidfd, or `-EOPNOTSUPP` when the kernel has no pidfs (before Linux 6.9) or `ino_t` is
+ * 32 bits wide (i686 glibc), where the id cannot be represented: libsystemd built with
+ * a 32-bit `ino_t` refuses the same way.
  *
  * # Safety
  * `ret` is NULL or valid for one write.

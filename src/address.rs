@@ -171,7 +171,10 @@ mod tests {
             Address::Unix { addr, len } => {
                 let n = len as usize - 2;
                 (
-                    addr.sun_path[..n].iter().map(|&c| c as u8).collect(),
+                    addr.sun_path[..n]
+                        .iter()
+                        .map(|c| c.to_ne_bytes()[0])
+                        .collect(),
                     len as usize,
                 )
             }

@@ -124,6 +124,11 @@ pub fn parse_u32(s: &CStr) -> Result<u32> {
 
 /// [`parse_u32`] of the first `len` bytes of `s`, which must end at a separator that is
 /// not part of a number (a vsock CID before its `:`).
+#[allow(
+    clippy::useless_conversion,
+    clippy::unnecessary_fallible_conversions,
+    reason = "strtoul returns a 32-bit unsigned long on 32-bit targets"
+)]
 pub fn parse_u32_before(s: &CStr, len: usize) -> Result<u32> {
     let (v, negative) = strto(s, len, |p, e, b| {
         // SAFETY: p is NUL-terminated and e a valid out-pointer (see strto).

@@ -206,6 +206,11 @@ impl<'a> Sock<'a> {
     }
 
     /// One sendmsg of `parts` minus their first `skip` bytes.
+    #[allow(
+        clippy::useless_conversion,
+        clippy::unnecessary_fallible_conversions,
+        reason = "the msghdr and cmsghdr length fields are size_t on glibc, int or socklen_t on musl"
+    )]
     fn sendmsg(
         &self,
         parts: &[&[u8]],
@@ -236,7 +241,10 @@ impl<'a> Sock<'a> {
         // Zeroed below only as far as this message uses it (1 KiB for MAX_FDS otherwise).
         let mut control = core::mem::MaybeUninit::<Control>::uninit();
         msg.msg_iov = iov.as_mut_ptr();
-        msg.msg_iovlen = n;
+        // The field is a size_t on glibc, an int on musl; n is at most MAX_PARTS. An empty
+        // message still goes with one (empty) iovec, as libsystemd's: qemu-user reports
+        // success for a sendmsg without any and sends nothing.
+        msg.msg_iovlen = n.max(1).try_into().map_err(|_| Errno(libc::EINVAL))?;
         if self.ty == libc::SOCK_DGRAM {
             match self.address {
                 Address::Unix { addr, len } => {
@@ -249,13 +257,15 @@ impl<'a> Sock<'a> {
                 }
             }
         }
-        let fds_len = size_of_val(fds);
+        // The CMSG_* macros take and give a c_uint; the callers bound fds by MAX_FDS.
+        let fds_len = u32::try_from(size_of_val(fds)).map_err(|_| Errno(libc::E2BIG))?;
+        let cred_len = u32::try_from(size_of::<libc::ucred>()).map_err(|_| Errno(libc::E2BIG))?;
         // SAFETY: CMSG_SPACE is arithmetic; the sizes are bounded by MAX_FDS and ucred.
         let space = unsafe {
             (if fds.is_empty() {
                 0
             } else {
-                libc::CMSG_SPACE(fds_len as u32) as usize
+                usize::try_from(libc::CMSG_SPACE(fds_len)).map_err(|_| Errno(libc::E2BIG))?
             }) + (if cred.is_some() { CRED_SPACE } else { 0 })
         };
         if space > 0 {
@@ -266,23 +276,28 @@ impl<'a> Sock<'a> {
             unsafe {
                 ptr::write_bytes(control.as_mut_ptr().cast::<u8>(), 0, space);
                 msg.msg_control = control.as_mut_ptr().cast();
-                msg.msg_controllen = space;
+                // A size_t on glibc, a socklen_t on musl; space fits the control buffer.
+                msg.msg_controllen = space.try_into().map_err(|_| Errno(libc::E2BIG))?;
                 let mut c = libc::CMSG_FIRSTHDR(&msg);
                 if !fds.is_empty() {
                     (*c).cmsg_level = libc::SOL_SOCKET;
                     (*c).cmsg_type = libc::SCM_RIGHTS;
-                    (*c).cmsg_len = libc::CMSG_LEN(fds_len as u32) as usize;
+                    (*c).cmsg_len = libc::CMSG_LEN(fds_len)
+                        .try_into()
+                        .map_err(|_| Errno(libc::E2BIG))?;
                     ptr::copy_nonoverlapping(
                         fds.as_ptr().cast::<u8>(),
                         libc::CMSG_DATA(c),
-                        fds_len,
+                        size_of_val(fds),
                     );
                     c = libc::CMSG_NXTHDR(&msg, c);
                 }
                 if let Some(cred) = cred {
                     (*c).cmsg_level = libc::SOL_SOCKET;
                     (*c).cmsg_type = libc::SCM_CREDENTIALS;
-                    (*c).cmsg_len = libc::CMSG_LEN(size_of::<libc::ucred>() as u32) as usize;
+                    (*c).cmsg_len = libc::CMSG_LEN(cred_len)
+                        .try_into()
+                        .map_err(|_| Errno(libc::E2BIG))?;
                     ptr::write_unaligned(libc::CMSG_DATA(c).cast::<libc::ucred>(), *cred);
                 }
             }
@@ -385,14 +400,20 @@ fn wait_for_hangup(fd: &Fd, timeout_usec: u64) -> Result<c_int> {
         events: 0,
         revents: 0,
     };
-    let ts;
+    // SAFETY: timespec is plain data; all-zero is valid.
+    let mut ts: libc::timespec = unsafe { zeroed() };
     let tsp = if timeout_usec == u64::MAX {
         ptr::null()
     } else {
-        ts = libc::timespec {
-            tv_sec: (timeout_usec / 1_000_000) as libc::time_t,
-            tv_nsec: ((timeout_usec % 1_000_000) * 1000) as libc::c_long,
-        };
+        // time_t is 32 bits on i686 glibc. As libsystemd, refuse with EINVAL (after the
+        // barrier was sent) a timeout whose seconds reach time_t's maximum: checking that
+        // one more second still fits keeps exactly its bound.
+        let secs = timeout_usec / 1_000_000;
+        ts.tv_sec = (secs + 1).try_into().map_err(|_| Errno(libc::EINVAL))?;
+        ts.tv_sec -= 1;
+        ts.tv_nsec = ((timeout_usec % 1_000_000) * 1000)
+            .try_into()
+            .map_err(|_| Errno(libc::EINVAL))?;
         &raw const ts
     };
     // SAFETY: one valid pollfd; tsp is NULL or points at ts, alive until return.

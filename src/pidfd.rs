@@ -8,15 +8,21 @@ use core::ptr;
 use crate::errno::{self, Errno, Result};
 use crate::notify::Fd;
 
-/// `f_type` of the pidfs file system.
-const PID_FS_MAGIC: libc::c_long = 0x5049_4446;
+/// `f_type` of the pidfs file system (the field is a signed long on glibc, an unsigned
+/// one on musl, 32 bits wide on i686).
+const PID_FS_MAGIC: i64 = 0x5049_4446;
 
+#[allow(
+    clippy::useless_conversion,
+    clippy::unnecessary_fallible_conversions,
+    reason = "f_type is a long on glibc, an unsigned long on musl"
+)]
 fn is_pidfs(fd: c_int) -> Result<bool> {
     // SAFETY: statfs is plain data; fstatfs writes it.
     let mut st: libc::statfs = unsafe { zeroed() };
     // SAFETY: a valid out-pointer.
     errno::check(unsafe { crate::sys::fstatfs(fd, &mut st) })?;
-    Ok(st.f_type == PID_FS_MAGIC)
+    Ok(st.f_type.try_into() == Ok(PID_FS_MAGIC))
 }
 
 /// The pidfd's 64-bit id from its file handle: pidfs encodes the inode number, all 64 bits
@@ -75,6 +81,11 @@ fn handle_unavailable(e: Errno) -> bool {
 /// The id of a pidfs fd, as libsystemd since v258 takes it: the file handle first; where
 /// that is unavailable, the inode number from fstat, but only where `ino_t` has 64 bits (a
 /// 32-bit inode number could be another process's).
+#[allow(
+    clippy::useless_conversion,
+    clippy::unnecessary_fallible_conversions,
+    reason = "ino_t is 64 bits except on i686 glibc"
+)]
 fn inode(fd: c_int) -> Result<u64> {
     match handle_id(fd) {
         Ok(id) => return Ok(id),
@@ -88,7 +99,6 @@ fn inode(fd: c_int) -> Result<u64> {
     let mut st: libc::stat = unsafe { zeroed() };
     // SAFETY: a valid out-pointer.
     errno::check(unsafe { crate::sys::fstat(fd, &mut st) })?;
-    #[allow(clippy::useless_conversion)] // u64 here; u32 where ino_t has 32 bits
     Ok(u64::from(st.st_ino))
 }
 
@@ -96,7 +106,10 @@ fn inode(fd: c_int) -> Result<u64> {
 fn own_pidfd() -> Result<Fd> {
     // SAFETY: pidfd_open(getpid(), 0) has no memory arguments; it returns a CLOEXEC fd.
     let r = unsafe { libc::syscall(libc::SYS_pidfd_open, crate::sys::getpid(), 0) };
-    let fd = Fd(errno::check(r as c_int)?);
+    // A syscall returns a long; an fd always fits an int.
+    let fd = Fd(errno::check(
+        c_int::try_from(r).map_err(|_| Errno(libc::EBADF))?,
+    )?);
     if is_pidfs(fd.0)? {
         Ok(fd)
     } else {
@@ -120,6 +133,9 @@ pub fn inode_id(pidfd: c_int) -> Result<u64> {
     }
     if !is_pidfs(pidfd)? {
         return Err(Errno(libc::EBADF));
+    }
+    if size_of::<libc::ino_t>() < 8 {
+        return Err(Errno(libc::EOPNOTSUPP));
     }
     inode(pidfd)
 }

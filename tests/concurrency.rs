@@ -38,6 +38,11 @@ struct Got {
 
 /// Receives one datagram into `buf`, waiting at most `timeout_ms`; None on timeout. The
 /// buffer is reused from call to call, so the receiving side keeps up with many senders.
+#[allow(
+    clippy::useless_conversion,
+    clippy::unnecessary_fallible_conversions,
+    reason = "msg_controllen is a size_t on glibc, a socklen_t on musl"
+)]
 fn recv_into(fd: RawFd, buf: &mut [u8; BUF], timeout_ms: c_int) -> Option<Got> {
     let mut pfd = libc::pollfd {
         fd,
@@ -61,7 +66,7 @@ fn recv_into(fd: RawFd, buf: &mut [u8; BUF], timeout_ms: c_int) -> Option<Got> {
     msg.msg_iov = &mut iov;
     msg.msg_iovlen = 1;
     msg.msg_control = control.as_mut_ptr().cast();
-    msg.msg_controllen = size_of_val(&control);
+    msg.msg_controllen = size_of_val(&control).try_into().unwrap();
     // SAFETY: msg describes live buffers of the lengths given.
     let len = unsafe { libc::recvmsg(fd, &mut msg, libc::MSG_CMSG_CLOEXEC) };
     assert!(len >= 0, "recvmsg: {}", std::io::Error::last_os_error());

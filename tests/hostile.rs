@@ -919,6 +919,11 @@ fn fdstore_fd_closed_under_the_caller() {
 }
 
 /// One datagram and the fds that came with it; None when the read timed out.
+#[allow(
+    clippy::useless_conversion,
+    clippy::unnecessary_fallible_conversions,
+    reason = "msg_controllen is a size_t on glibc, a socklen_t on musl"
+)]
 fn recv_with_fds(sock: &UnixDatagram) -> Option<(Vec<u8>, Vec<OwnedFd>)> {
     let mut buf = [0u8; 256];
     let mut control = [0u64; 16];
@@ -931,7 +936,7 @@ fn recv_with_fds(sock: &UnixDatagram) -> Option<(Vec<u8>, Vec<OwnedFd>)> {
     msg.msg_iov = &mut iov;
     msg.msg_iovlen = 1;
     msg.msg_control = control.as_mut_ptr().cast();
-    msg.msg_controllen = size_of_val(&control);
+    msg.msg_controllen = size_of_val(&control).try_into().unwrap();
     // SAFETY: msg describes live buffers of the lengths given.
     let n = unsafe { libc::recvmsg(sock.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC) };
     if n < 0 {
@@ -1039,7 +1044,8 @@ fn listen_child(report_fd: RawFd) -> ! {
         if libc::dup2(report_fd, REPORT) != REPORT {
             libc::_exit(90);
         }
-        libc::close_range(3, (REPORT - 1) as u32, 0);
+        // The raw syscall: musl has no close_range() wrapper.
+        libc::syscall(libc::SYS_close_range, 3, REPORT - 1, 0);
         for fd in 3..6 {
             let n = libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY);
             if n != fd {

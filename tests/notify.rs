@@ -152,7 +152,7 @@ fn argument_rows() -> Vec<Row> {
             sent: None,
         },
         Row {
-            id: "P2 notifyf_with_fds 2^32 fds",
+            id: "P2 notifyf_with_fds 2^32 fds (SIZE_MAX where size_t is 32 bits)",
             // SAFETY: the count is refused before any fd is read (see "S4 u32::MAX");
             // in particular it must not wrap to 0 in a 32-bit conversion.
             call: || unsafe {
@@ -160,7 +160,7 @@ fn argument_rows() -> Vec<Row> {
                     0,
                     0,
                     MANY_FDS.as_ptr(),
-                    1 << 32,
+                    usize::try_from(1u64 << 32).unwrap_or(usize::MAX),
                     c"X=%d".as_ptr(),
                     1 as c_int,
                 )

@@ -297,6 +297,11 @@ impl Receiver {
         assert_eq!(err.raw_os_error(), Some(libc::EAGAIN), "recv: {err}");
     }
 
+    #[allow(
+        clippy::useless_conversion,
+        clippy::unnecessary_fallible_conversions,
+        reason = "msg_controllen is a size_t on glibc, a socklen_t on musl"
+    )]
     fn recvmsg(&self, flags: c_int) -> io::Result<Datagram> {
         let mut data = vec![0u8; RECV_BUFFER];
         // Enough control space for the most fds one message may carry plus credentials;
@@ -316,7 +321,7 @@ impl Receiver {
         msg.msg_iov = &mut iov;
         msg.msg_iovlen = 1;
         msg.msg_control = control.as_mut_ptr().cast();
-        msg.msg_controllen = control.len() * 8;
+        msg.msg_controllen = (control.len() * 8).try_into().unwrap();
         // SAFETY: msg describes live buffers of the lengths given.
         let n = unsafe {
             libc::recvmsg(
@@ -422,9 +427,14 @@ pub fn listener(path: &Path, ty: c_int) -> OwnedFd {
 }
 
 /// (st_dev, st_ino) of an open fd: two fds with equal ids refer to the same file.
+#[allow(
+    clippy::useless_conversion,
+    clippy::unnecessary_fallible_conversions,
+    reason = "ino_t is 32 bits on i686 glibc, 64 elsewhere"
+)]
 pub fn file_id(fd: RawFd) -> (u64, u64) {
     let st = fstat(fd);
-    (st.st_dev, st.st_ino)
+    (st.st_dev, u64::from(st.st_ino))
 }
 
 pub fn fstat(fd: RawFd) -> libc::stat {

@@ -40,6 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -313,9 +314,10 @@ static void fd_kind(int fd, char *dst, size_t cap)
         else if (S_ISDIR(st.st_mode))
             k = "dir";
     }
-    int fl = fcntl(fd, F_GETFL);
+    /* Not O_ACCMODE: musl's includes O_PATH, which would make an O_PATH fd "rw". */
+    int fl = fcntl(fd, F_GETFL), acc = fl & (O_RDONLY | O_WRONLY | O_RDWR);
     if (fl >= 0)
-        m = (fl & O_ACCMODE) == O_RDONLY ? "r" : (fl & O_ACCMODE) == O_WRONLY ? "w" : "rw";
+        m = acc == O_RDONLY ? "r" : acc == O_WRONLY ? "w" : "rw";
     snprintf(dst, cap, "%s:%s", k, m);
 }
 
@@ -972,6 +974,18 @@ static void t_notify(const struct tcase *c)
                              .rlim_max = saved_as.rlim_max};
         if (setrlimit(RLIMIT_AS, &lim) < 0)
             setup_failed("setrlimit AS");
+        /* qemu-user keeps RLIMIT_AS to itself, its guest can still map 40 MB: the case
+         * cannot show what it is about there, and says so for every library alike. */
+        void *probe = mmap(NULL, (size_t) 40 << 20, PROT_READ | PROT_WRITE,
+                           MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (probe != MAP_FAILED) {
+            munmap(probe, (size_t) 40 << 20);
+            setrlimit(RLIMIT_AS, &saved_as);
+            if (remote.pid > 0)
+                kill(remote.pid, SIGKILL);
+            out("skipped (RLIMIT_AS has no effect here, as under qemu-user)");
+            return;
+        }
     }
 
     fd_snapshot();
@@ -2335,7 +2349,9 @@ static const struct tcase cases[] = {
     /* ---- sd_pid_notifyf_with_fds (newest only, §4.1, §12.3) ---- */
     {"P1", NT(.fn = N_F_WITH_FDS, .fds = F_NULL, .n_fds = 1, .state = "X=%d",
               .fmt_args = FA_INT_STR)},
-    {"P2a", NT(.fn = N_F_WITH_FDS, .fds = F_DUMMY, .n_fds = (size_t) 1 << 32, .state = "X=1")},
+    /* 2^32 fds, or SIZE_MAX where size_t has 32 bits: either must not wrap to a small count. */
+    {"P2a", NT(.fn = N_F_WITH_FDS, .fds = F_DUMMY,
+               .n_fds = (size_t) (SIZE_MAX > UINT32_MAX ? (uint64_t) 1 << 32 : SIZE_MAX), .state = "X=1")},
     {"P2b", NT(.fn = N_F_WITH_FDS, .fds = F_DUMMY, .n_fds = 254, .state = "X=1")},
     {"P3", NT(.fn = N_F_WITH_FDS, .fds = F_NULL, .n_fds = 0, .state = NULL)},
     {"P4", NT(.fn = N_F_WITH_FDS, RXP, .fds = F_REAL, .n_fds = 2,

@@ -169,6 +169,11 @@ impl NotifySocket {
     }
 
     /// The next queued message, or None when the queue is empty.
+    #[allow(
+        clippy::useless_conversion,
+        clippy::unnecessary_fallible_conversions,
+        reason = "msg_controllen is a size_t on glibc, a socklen_t on musl"
+    )]
     pub fn receive(&self) -> io::Result<Option<Message>> {
         let mut buf = vec![0u8; MAX_MESSAGE];
         // Room for the credentials and the most fds a message can carry, aligned for
@@ -189,7 +194,9 @@ impl NotifySocket {
         msg.msg_iov = &mut iov;
         msg.msg_iovlen = 1;
         msg.msg_control = control.as_mut_ptr().cast();
-        msg.msg_controllen = control.len() * size_of::<u64>();
+        msg.msg_controllen = (control.len() * size_of::<u64>())
+            .try_into()
+            .map_err(|_| io::Error::from_raw_os_error(libc::E2BIG))?;
         let n = loop {
             // SAFETY: msg describes live buffers of the lengths given.
             let n = unsafe {
