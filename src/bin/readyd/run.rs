@@ -114,7 +114,7 @@ pub fn run(o: RunOptions) -> i32 {
     // SAFETY: prctl with integer arguments only.
     unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
 
-    let listeners = match spawn::listen(&o.listen) {
+    let mut listeners = match spawn::listen(&o.listen) {
         Ok(l) => l,
         Err(e) => return fatal(e),
     };
@@ -238,6 +238,7 @@ pub fn run(o: RunOptions) -> i32 {
     };
     // The daemon has its copies now; ours would keep the pipe from reaching end of file.
     drop(pipe_write);
+    let _socket_files = spawn::SocketFiles::take(&mut listeners);
     drop(listeners);
 
     let now = Instant::now();

@@ -41,6 +41,26 @@ impl Drop for Listener {
     }
 }
 
+/// The socket files of path listeners, removed when this is dropped: at the end of the
+/// run, not when readyd closes its copies of the sockets, since clients find the daemon
+/// by these paths.
+pub struct SocketFiles(Vec<PathBuf>);
+
+impl SocketFiles {
+    /// Takes over the removal of every listener's socket file.
+    pub fn take(listeners: &mut [Listener]) -> SocketFiles {
+        SocketFiles(listeners.iter_mut().filter_map(|l| l.path.take()).collect())
+    }
+}
+
+impl Drop for SocketFiles {
+    fn drop(&mut self) {
+        for p in &self.0 {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
 /// Binds and listens on every `--listen` address, in order.
 pub fn listen(specs: &[Listen]) -> Result<Vec<Listener>, String> {
     specs.iter().map(listen_one).collect()
