@@ -143,7 +143,7 @@ provider_ours = ours() { if [ -L "$$1" ]; then case $$(readlink -m -- "$$1") in 
   */readyd/compat/libsystemd.so.0) return 0 ;; esac; return 1; fi; \
   [ -f "$$1" ] && grep -q 'readyd-provider' "$$1"; }
 
-.PHONY: install-libsystemd uninstall-libsystemd check-provider
+.PHONY: install-libsystemd uninstall-libsystemd check-provider check-switch check-secure
 # The check comes first, so that a refusal leaves the tree as it was.
 install-libsystemd: all
 	@$(provider_ours); others=; \
@@ -177,6 +177,18 @@ uninstall-libsystemd:
 	done
 	-rmdir $(DESTDIR)$(INCLUDEDIR)/systemd 2>/dev/null
 	$(MAKE) uninstall
+
+# Debian 12's fcgiwrap, unbound, mpd (meson) and mosquitto (CMake), built from their
+# unchanged sources against provider mode, with libsystemd-dev hidden in a mount namespace,
+# and run under readyd run (root; the build dependencies .ci/run installs; the sources are
+# downloaded once, with a deb-src line of its own).
+check-switch: all
+	tests/switch/check-switch.sh
+
+# A daemon that re-executes a setuid copy of itself (AT_SECURE): LD_LIBRARY_PATH does not
+# reach the copy; provider mode in the default search path does (root; a mount namespace).
+check-secure: all
+	tests/secure/check-secure.sh
 
 # Provider mode in scratch roots: the files, version checks through pkg-config, a program
 # built with a bare -lsystemd and <systemd/sd-daemon.h>, refusal and FORCE=1, uninstall.
