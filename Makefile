@@ -125,8 +125,9 @@ uninstall:
 # --- Provider mode: readyd as the system's libsystemd, for systems without one ------------
 # `make install-libsystemd` is `make install` plus, where a real libsystemd would put them,
 # libsystemd.pc (Name: libsystemd, Version: PROVIDER_VERSION, -lsystemd), the drop-in header
-# as $(INCLUDEDIR)/systemd/sd-daemon.h, and libsystemd.so.0 and libsystemd.so as symlinks to
-# the compat library. Unmodified sources that ask for libsystemd (pkg-config with a version
+# as $(INCLUDEDIR)/systemd/sd-daemon.h, and libsystemd.so.0 and libsystemd.so, each a symlink
+# to the compat library (the link-time name leads to readyd's even where the run-time name
+# is another package's, as in the Debian package). Unmodified sources that ask for libsystemd (pkg-config with a version
 # check, CMake's find_library, a bare -lsystemd with the header on the default include path)
 # then build against readyd. Files that are not readyd's (a real libsystemd's, elogind's)
 # are never overwritten unless FORCE=1; `make uninstall-libsystemd` removes only readyd's.
@@ -135,10 +136,9 @@ uninstall:
 PROVIDER_VERSION := $(shell awk '/^LIBSYSTEMD_[0-9]+ \{/ {node = $$1} /global:/ {v = node} \
                       END {sub("LIBSYSTEMD_", "", v); print v}' include/libsystemd.map)
 PROVIDER_FILES = $(DESTDIR)$(PKGCONFIGDIR)/libsystemd.pc $(DESTDIR)$(INCLUDEDIR)/systemd/sd-daemon.h \
-                 $(DESTDIR)$(LIBDIR)/libsystemd.so $(DESTDIR)$(LIBDIR)/libsystemd.so.0
+                 $(DESTDIR)$(LIBDIR)/libsystemd.so.0 $(DESTDIR)$(LIBDIR)/libsystemd.so
 # A shell function: `ours FILE` is true when FILE is provider mode's (a symlink that leads
-# to readyd's compat library, or a file carrying the readyd-provider marker). libsystemd.so
-# comes before libsystemd.so.0 in PROVIDER_FILES: it is recognised through it.
+# to readyd's compat library, or a file carrying the readyd-provider marker).
 provider_ours = ours() { if [ -L "$$1" ]; then case $$(readlink -m -- "$$1") in \
   */readyd/compat/libsystemd.so.0) return 0 ;; esac; return 1; fi; \
   [ -f "$$1" ] && grep -q 'readyd-provider' "$$1"; }
@@ -167,7 +167,7 @@ install-libsystemd: all
 	    pkgconfig/libsystemd.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/libsystemd.pc
 	chmod 0644 $(DESTDIR)$(PKGCONFIGDIR)/libsystemd.pc
 	ln -s readyd/compat/libsystemd.so.0 $(DESTDIR)$(LIBDIR)/libsystemd.so.0
-	ln -s libsystemd.so.0 $(DESTDIR)$(LIBDIR)/libsystemd.so
+	ln -s readyd/compat/libsystemd.so.0 $(DESTDIR)$(LIBDIR)/libsystemd.so
 
 uninstall-libsystemd:
 	@$(provider_ours); \

@@ -43,7 +43,8 @@ for f in lib/libreadyd.so.0 include/readyd/readyd.h lib/readyd/compat/libsystemd
 done
 expect "libsystemd.so.0 is a symlink to the compat library" "$(readlink "$p/lib/libsystemd.so.0")" \
   "readyd/compat/libsystemd.so.0"
-expect "libsystemd.so links to libsystemd.so.0" "$(readlink "$p/lib/libsystemd.so")" "libsystemd.so.0"
+expect "libsystemd.so is a symlink to the compat library" "$(readlink "$p/lib/libsystemd.so")" \
+  "readyd/compat/libsystemd.so.0"
 version=$(awk '/^LIBSYSTEMD_[0-9]+ \{/ {n = $1} /global:/ {v = n} END {sub("LIBSYSTEMD_", "", v); print v}' \
   "$repo/include/libsystemd.map")
 expect "the newest sd-daemon node of libsystemd.map is 258 (sd_pidfd_get_inode_id)" "$version" "258"
