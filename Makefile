@@ -125,11 +125,11 @@ uninstall:
 # --- Provider mode: readyd as the system's libsystemd, for systems without one ------------
 # `make install-libsystemd` is `make install` plus, where a real libsystemd would put them,
 # libsystemd.pc (Name: libsystemd, Version: PROVIDER_VERSION, -lsystemd), the drop-in header
-# as $(INCLUDEDIR)/systemd/sd-daemon.h, and libsystemd.so.0 and libsystemd.so, each a symlink
-# to the compat library (the link-time name leads to readyd's even where the run-time name
-# is another package's, as in the Debian package). Unmodified sources that ask for libsystemd (pkg-config with a version
-# check, CMake's find_library, a bare -lsystemd with the header on the default include path)
-# then build against readyd. Files that are not readyd's (a real libsystemd's, elogind's)
+# as $(INCLUDEDIR)/systemd/sd-daemon.h, and libsystemd.so.0 and libsystemd.so, each a
+# symlink to the compat library (so the link-time name leads to readyd's even where the
+# run-time name is another package's, as in the Debian package). Unmodified sources that
+# ask for libsystemd (pkg-config with a version check, CMake's find_library, a bare
+# -lsystemd with the header on the default include path) then build against readyd. Files that are not readyd's (a real libsystemd's, elogind's)
 # are never overwritten unless FORCE=1; `make uninstall-libsystemd` removes only readyd's.
 # PROVIDER_VERSION: the systemd release of the newest sd-daemon function readyd exports
 # (the last version node of include/libsystemd.map that holds a symbol).
