@@ -24,15 +24,18 @@
 #   - `make install-libsystemd` with the default PREFIX=/usr/local (what a user does);
 #     its files land in the overlay's upper layer, never on the machine;
 #   - ldconfig writes a scratch cache that is bind-mounted over /etc/ld.so.cache.
-# Each project is then configured with its own build system (no CFLAGS, no
-# PKG_CONFIG_PATH, no -I or -L from us) and built. Each binary must NEED libsystemd.so.0,
-# the loader must resolve it to readyd's compat library, and it must behave under
-# `readyd run` as the libsystemd build does: READY=1 from its own pid, serving on the
-# socket passed with LISTEN_FDS, the watchdog pings, sd_booted's answer.
+# Each project is then configured with its own build system (no -I, -L or PKG_CONFIG_PATH
+# from us; CFLAGS is -O0 alone) and built. Each binary must NEED libsystemd.so.0, the
+# loader must resolve it to readyd's compat library, and it must behave under `readyd run`
+# as it should: READY=1 from its own pid, serving on the socket passed with LISTEN_FDS, the
+# watchdog pings, sd_booted's answer. Before any of that, still in the namespace but with
+# libsystemd-dev visible, fcgiwrap, unbound and mosquitto are built against the real
+# libsystemd and run the same way; what each run showed (no pids or ports) must be the
+# same for both builds.
 #
 # Needs root (unshare, mount), network once (the sources are cached in
 # ${XDG_CACHE_HOME:-~/.cache}/readyd-switch, READYD_SWITCH_CACHE overrides), and the build
-# dependencies .ci/run installs (SWITCH_BUILD_DEPS there). A missing one is a SKIP, or a
+# dependencies .ci/run installs (the packages+= line there). A missing one is a SKIP, or a
 # failure with READYD_REQUIRE_PEERS=1. Prints ok/not ok lines and `N passed, M failed`.
 set -u
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -398,6 +401,7 @@ for p in "${PROJECTS[@]}"; do
 done
 note "readyd's provider mode, the projects' builds and runs, in a private mount namespace"
 # The inner run prints its own checks and closing line; its counts are added to ours.
+: > "$scratch/inner.out"   # before tail -f looks for it
 unshare -m --propagation private -- "$0" --inside "$scratch" > "$scratch/inner.out" 2>&1 &
 inner=$!
 tail -n +1 --pid=$inner -f "$scratch/inner.out" | grep --line-buffered -v '^[0-9]* passed, [0-9]* failed$'
