@@ -110,6 +110,8 @@ EOF
   else
     not_ok "CMake with find_library(... systemd)"; printf '%s\n' "$out" | indent
   fi
+elif [ "${READYD_REQUIRE_TOOLS:-0}" = 1 ]; then
+  not_ok "CMake find_library: cmake not found (READYD_REQUIRE_TOOLS=1)"
 else
   echo "SKIP: CMake find_library: cmake not found"
 fi
