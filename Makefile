@@ -176,11 +176,84 @@ uninstall:
 	-rmdir $(DESTDIR)$(INCLUDEDIR)/readyd/systemd $(DESTDIR)$(INCLUDEDIR)/readyd \
 	  $(DESTDIR)$(LIBDIR)/readyd/compat $(DESTDIR)$(LIBDIR)/readyd 2>/dev/null
 
+# --- Provider mode: readyd as the system's libsystemd, for systems without one ------------
+# `make install-libsystemd` is `make install` plus, where a real libsystemd would put them,
+# libsystemd.pc (Name: libsystemd, Version: PROVIDER_VERSION, -lsystemd), the drop-in header
+# as $(INCLUDEDIR)/systemd/sd-daemon.h, and libsystemd.so.0 and libsystemd.so, each a
+# symlink to the compat library (so the link-time name leads to readyd's even where the
+# run-time name is another package's, as in the Debian package). Unmodified sources that
+# ask for libsystemd (pkg-config with a version check, CMake's find_library, a bare
+# -lsystemd with the header on the default include path) then build against readyd. Files that are not readyd's (a real libsystemd's, elogind's)
+# are never overwritten unless FORCE=1; `make uninstall-libsystemd` removes only readyd's.
+# PROVIDER_VERSION: the systemd release of the newest sd-daemon function readyd exports
+# (the last version node of include/libsystemd.map that holds a symbol).
+PROVIDER_VERSION := $(shell awk '/^LIBSYSTEMD_[0-9]+ \{/ {node = $$1} /global:/ {v = node} \
+                      END {sub("LIBSYSTEMD_", "", v); print v}' include/libsystemd.map)
+PROVIDER_FILES = $(DESTDIR)$(PKGCONFIGDIR)/libsystemd.pc $(DESTDIR)$(INCLUDEDIR)/systemd/sd-daemon.h \
+                 $(DESTDIR)$(LIBDIR)/libsystemd.so.0 $(DESTDIR)$(LIBDIR)/libsystemd.so
+# A shell function: `ours FILE` is true when FILE is provider mode's (a symlink that leads
+# to readyd's compat library, or a file carrying the readyd-provider marker).
+provider_ours = ours() { if [ -L "$$1" ]; then case $$(readlink -m -- "$$1") in \
+  */readyd/compat/libsystemd.so.0) return 0 ;; esac; return 1; fi; \
+  [ -f "$$1" ] && grep -q 'readyd-provider' "$$1"; }
+
+.PHONY: install-libsystemd uninstall-libsystemd check-provider check-switch check-secure
+# The check comes first, so that a refusal leaves the tree as it was.
+install-libsystemd: all
+	@$(provider_ours); others=; \
+	for f in $(PROVIDER_FILES); do \
+	  if { [ -e "$$f" ] || [ -L "$$f" ]; } && ! ours "$$f"; then others="$$others $$f"; \
+	    owner=$$( [ -z "$(DESTDIR)" ] && dpkg -S "$$f" 2>/dev/null | cut -d: -f1 | head -n 1); \
+	    echo "make install-libsystemd: $$f is not readyd's$${owner:+ (package $$owner)}" >&2; fi; \
+	done; \
+	if [ -n "$$others" ] && [ "$(FORCE)" != 1 ]; then \
+	  echo "make install-libsystemd: not overwriting another libsystemd; remove it first (on Debian: apt-get remove libsystemd-dev), or run again with FORCE=1 to replace these files" >&2; \
+	  exit 1; fi
+	$(MAKE) install
+	install -d $(DESTDIR)$(INCLUDEDIR)/systemd $(DESTDIR)$(PKGCONFIGDIR)
+	rm -f $(PROVIDER_FILES)
+	sed -e '1i /* readyd-provider: installed by readyd'"'"'s make install-libsystemd as the system'"'"'s <systemd/sd-daemon.h> */' \
+	    -e 's|^#include "../readyd.h"$$|#include "../readyd/readyd.h"|' \
+	    include/systemd/sd-daemon.h > $(DESTDIR)$(INCLUDEDIR)/systemd/sd-daemon.h
+	chmod 0644 $(DESTDIR)$(INCLUDEDIR)/systemd/sd-daemon.h
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+	    -e 's|@VERSION@|$(PROVIDER_VERSION)|' -e 's|@READYD_VERSION@|$(VERSION)|' \
+	    pkgconfig/libsystemd.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/libsystemd.pc
+	chmod 0644 $(DESTDIR)$(PKGCONFIGDIR)/libsystemd.pc
+	ln -s readyd/compat/libsystemd.so.0 $(DESTDIR)$(LIBDIR)/libsystemd.so.0
+	ln -s readyd/compat/libsystemd.so.0 $(DESTDIR)$(LIBDIR)/libsystemd.so
+
+uninstall-libsystemd:
+	@$(provider_ours); \
+	for f in $(PROVIDER_FILES); do \
+	  if ours "$$f"; then rm -f "$$f"; \
+	  elif [ -e "$$f" ] || [ -L "$$f" ]; then echo "make uninstall-libsystemd: leaving $$f alone: it is not readyd's" >&2; fi; \
+	done
+	-rmdir $(DESTDIR)$(INCLUDEDIR)/systemd 2>/dev/null
+	$(MAKE) uninstall
+
+# Debian 12's fcgiwrap, unbound, mpd (meson) and mosquitto (CMake), built from their
+# unchanged sources against provider mode, with libsystemd-dev hidden in a mount namespace,
+# and run under readyd run (root; the build dependencies .ci/run installs; the sources are
+# downloaded once, with a deb-src line of its own).
+check-switch: all
+	tests/switch/check-switch.sh
+
+# A daemon that re-executes a setuid copy of itself (AT_SECURE): LD_LIBRARY_PATH does not
+# reach the copy; provider mode in the default search path does (root; a mount namespace).
+check-secure: all
+	tests/secure/check-secure.sh
+
+# Provider mode in scratch roots: the files, version checks through pkg-config, a program
+# built with a bare -lsystemd and <systemd/sd-daemon.h>, refusal and FORCE=1, uninstall.
+check-provider: all
+	tests/c/check-provider.sh
+
 header:
 	$(CBINDGEN) --config cbindgen.toml --crate readyd --output include/readyd.h
 
 check: check-rust check-header check-c check-diff check-man check-consumers check-daemonize \
-       check-memory check-fault check-crate
+       check-memory check-fault check-crate check-provider
 
 # `cargo test` (default features: std, the safe Rust API) runs the library's tests, the
 # Rust API's doc tests and builds the examples; the command's integration tests run
