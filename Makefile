@@ -360,10 +360,11 @@ demo: all
 # readyd against the system's libsystemd.so.0 and a raw-syscall floor (tests/bench/run.py):
 # prints a Markdown table and writes JSON to $(BENCH_JSON). It reports, it never fails on a
 # number. QUICK=1: every measurement with small counts, in seconds (what CI runs).
+# ONLY=startup: the start-up and footprint rows alone.
 BENCH_JSON ?= $(BUILD)/bench/results.json
 bench: all
 	READYD_BENCH_JSON=$(BENCH_JSON) READYD_BENCH_LDFLAGS="$(SHARED_LDFLAGS)" \
-	  python3 tests/bench/run.py $(if $(QUICK),--quick)
+	  python3 tests/bench/run.py $(if $(QUICK),--quick) $(if $(ONLY),--only $(ONLY))
 
 clean:
 	$(CARGO) clean

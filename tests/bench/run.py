@@ -22,6 +22,7 @@ run (a build fails, a call does not return 1).
 
   tests/bench/run.py            full run (about 1-2 minutes)
   tests/bench/run.py --quick    the same measurements with small counts (CI: does not rot)
+  tests/bench/run.py --only startup   start-up and footprint alone (seconds)
   tests/bench/run.py --lib NAME=PATH ...   also measure another build of the library (for
                                 example a scratch copy with a proposed change)
 
@@ -440,6 +441,8 @@ def report(variants, results):
               (["readyd ÷ minimal C"] if have_min else []) + ["goal", "met"])
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for title, values, fmt, goal, check, ratios in rows:
+        if all(values.get(n) is None for n in names):
+            continue  # not measured in this run (--only)
         cells = [fmt(values[n]) if values.get(n) is not None else "–" for n in names]
         r = values.get("readyd")
         ratio_cells = []
@@ -479,6 +482,9 @@ def report(variants, results):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="small counts, for CI")
+    ap.add_argument("--only", choices=["startup"],
+                    help="startup: the start-up and footprint rows alone (no syscall, "
+                         "allocation or timing runs)")
     ap.add_argument("--lib", action="append", default=[], metavar="NAME=PATH",
                     help="also measure this sd-daemon library (e.g. a scratch build)")
     args = ap.parse_args()
@@ -547,11 +553,13 @@ def main():
         log(f"bench: {mode} mode; variants: {', '.join(v.name for v in variants)}")
         startup(variants, base, env, results)
         log("bench: start-up done")
-        syscalls(variants, env, s, results)
-        allocations(variants, env, s, results, preload)
+        if not args.only:
+            syscalls(variants, env, s, results)
+            allocations(variants, env, s, results, preload)
         footprint(variants, base, env, s, results)
         log("bench: counts done")
-        timing(variants, env, s, results)
+        if not args.only:
+            timing(variants, env, s, results)
     finally:
         if receiver:
             receiver.terminate()
@@ -577,9 +585,11 @@ def main():
     print(f"readyd benchmark ({mode} mode): "
           f"{info.get('cpu', '?')}, {info.get('cores', '?')} cores, Linux {info.get('kernel', '?')}, "
           f"{info.get('os', '?')}, {info.get('glibc', '?')}, libsystemd {info.get('libsystemd', '?')}")
-    print(f"times: best of {s['rounds']} interleaved runs of {s['count']:,} calls "
-          f"(barrier {s['count'] // 4:,}) against a draining receiver; "
-          f"counts: {s['tracecount']} calls (allocations {s['tracecount'] * 5}) minus none\n")
+    if not args.only:
+        print(f"times: best of {s['rounds']} interleaved runs of {s['count']:,} calls "
+              f"(barrier {s['count'] // 4:,}) against a draining receiver; "
+              f"counts: {s['tracecount']} calls (allocations {s['tracecount'] * 5}) minus none")
+    print()
     print(table)
     print()
     for v in variants:
