@@ -46,7 +46,7 @@ fn handle_id(fd: c_int) -> Result<u64> {
     // SAFETY: handle is a file_handle header followed by the 8 bytes handle_bytes announces;
     // "" with AT_EMPTY_PATH names fd itself; mount_id is a valid out-pointer.
     let r = unsafe {
-        libc::name_to_handle_at(
+        crate::sys::name_to_handle_at(
             fd,
             c"".as_ptr(),
             ptr::from_mut(&mut handle).cast(),

@@ -471,6 +471,31 @@ pub unsafe fn fstatfs(fd: c_int, st: *mut libc::statfs) -> c_int {
     int(unsafe { libc::syscall(libc::SYS_fstatfs, fd, st) })
 }
 
+/// `name_to_handle_at(2)`.
+///
+/// # Safety
+/// `path` must be NUL-terminated, `handle` a `struct file_handle` with room for the bytes
+/// its `handle_bytes` announces, `mount_id` valid for a write.
+pub unsafe fn name_to_handle_at(
+    dirfd: c_int,
+    path: *const c_char,
+    handle: *mut c_void,
+    mount_id: *mut c_int,
+    flags: c_int,
+) -> c_int {
+    // SAFETY: the caller's contract.
+    int(unsafe {
+        libc::syscall(
+            libc::SYS_name_to_handle_at,
+            dirfd,
+            path,
+            handle,
+            mount_id,
+            flags,
+        )
+    })
+}
+
 /// `open(2)`, as `openat(AT_FDCWD, ...)` (the only form every architecture has). 32-bit
 /// targets get `O_LARGEFILE` as libc adds it.
 ///

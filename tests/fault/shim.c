@@ -292,6 +292,7 @@ static int syscall_fn(long number)
     case SYS_write: return F_WRITE;
     case SYS_writev: return F_WRITEV;
     case SYS_close: return F_CLOSE;
+    case SYS_name_to_handle_at: return F_NAME_TO_HANDLE_AT;
     default: return -1;
     }
 }
