@@ -473,7 +473,7 @@ pub fn watchdog_enabled() -> io::Result<Option<Duration>> {
 /// ```
 pub fn watchdog_enabled_and_unset() -> io::Result<Option<Duration>> {
     let r = watchdog_enabled();
-    take::unset(&WATCHDOG_VARIABLES);
+    take::unset(WATCHDOG_VARIABLES);
     r
 }
 

@@ -121,14 +121,10 @@ fn fill_standard_fds() {
 /// left that supervisor (it is no longer its child, or its main process): speaking to it
 /// would fail or mislead it, and must not delay the waiting parent.
 fn forget_supervisor() {
-    for name in [
-        env::NOTIFY_SOCKET,
-        env::UPSTART_JOB,
-        env::UPSTART_INSTANCE,
-        readiness::NOTIFY_FD,
-    ] {
-        env::unset(name);
-    }
+    env::unset(env::NOTIFY_SOCKET);
+    env::unset(env::UPSTART_JOB);
+    env::unset(env::UPSTART_INSTANCE);
+    env::unset(readiness::NOTIFY_FD);
 }
 
 fn redirect_to_null(fds: &[c_int]) {

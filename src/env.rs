@@ -18,6 +18,26 @@ pub const UPSTART_JOB: &CStr = c"UPSTART_JOB";
 /// `UPSTART_INSTANCE`: set by Upstart for instance jobs.
 pub const UPSTART_INSTANCE: &CStr = c"UPSTART_INSTANCE";
 
+/// Names of variables, each NUL-terminated, one after the other. A list with no pointers
+/// in it: a `[&CStr; N]` table is N pointers the loader relocates when a program starts.
+#[derive(Clone, Copy)]
+pub struct Names(&'static [u8]);
+
+impl Names {
+    /// `list` is the names, each ending in a NUL.
+    pub const fn new(list: &'static [u8]) -> Self {
+        assert!(matches!(list.last(), Some(0)));
+        Names(list)
+    }
+
+    /// Each name, in order.
+    pub fn iter(self) -> impl Iterator<Item = &'static CStr> {
+        self.0
+            .split_inclusive(|&b| b == 0)
+            .filter_map(|n| CStr::from_bytes_with_nul(n).ok())
+    }
+}
+
 /// Reads a variable. The returned bytes live in the environment block: they stay valid
 /// until the variable is changed or removed, so callers copy what they need before any
 /// `unset`.
@@ -41,9 +61,9 @@ pub fn unset(name: &CStr) {
 }
 
 /// Removes each variable in `names` when `unset_environment` is non-zero (the C flag).
-pub fn unset_if(unset_environment: c_int, names: &[&CStr]) {
+pub fn unset_if(unset_environment: c_int, names: Names) {
     if unset_environment != 0 {
-        for n in names {
+        for n in names.iter() {
             unset(n);
         }
     }

@@ -43,7 +43,9 @@ unsafe fn checked_send(
 
 /// Removes `NOTIFY_SOCKET` when asked to, and converts the result.
 fn finish_notify(unset_environment: c_int, r: Result<c_int>) -> c_int {
-    env::unset_if(unset_environment, &[env::NOTIFY_SOCKET]);
+    if unset_environment != 0 {
+        env::unset(env::NOTIFY_SOCKET);
+    }
     to_c(r)
 }
 
@@ -189,7 +191,7 @@ pub unsafe extern "C" fn readyd__notify_formatted(
 #[unsafe(no_mangle)]
 pub extern "C" fn sd_listen_fds(unset_environment: c_int) -> c_int {
     let r = listen::listen_fds();
-    env::unset_if(unset_environment, &listen::VARIABLES);
+    env::unset_if(unset_environment, listen::VARIABLES);
     to_c(r)
 }
 
@@ -209,7 +211,7 @@ pub unsafe extern "C" fn sd_listen_fds_with_names(
 ) -> c_int {
     // SAFETY: forwards the caller's contract.
     let r = unsafe { listen::listen_fds_with_names(names) };
-    env::unset_if(unset_environment, &listen::VARIABLES);
+    env::unset_if(unset_environment, listen::VARIABLES);
     to_c(r)
 }
 
@@ -226,7 +228,7 @@ pub unsafe extern "C" fn sd_listen_fds_with_names(
 pub unsafe extern "C" fn sd_watchdog_enabled(unset_environment: c_int, usec: *mut u64) -> c_int {
     // SAFETY: usec is NULL or valid for one write (caller's contract).
     let r = watchdog::enabled(unsafe { usec.as_mut() });
-    env::unset_if(unset_environment, &watchdog::VARIABLES);
+    env::unset_if(unset_environment, watchdog::VARIABLES);
     to_c(r)
 }
 

@@ -14,12 +14,8 @@ use crate::sys;
 pub const LISTEN_FDS_START: c_int = 3;
 
 /// The variables `sd_listen_fds(1)` removes.
-pub const VARIABLES: [&CStr; 4] = [
-    c"LISTEN_PID",
-    c"LISTEN_PIDFDID",
-    c"LISTEN_FDS",
-    c"LISTEN_FDNAMES",
-];
+pub const VARIABLES: env::Names =
+    env::Names::new(b"LISTEN_PID\0LISTEN_PIDFDID\0LISTEN_FDS\0LISTEN_FDNAMES\0");
 
 /// How many fds the manager passed to this process (0 when none, or not for us), each
 /// marked close-on-exec on the way.

@@ -16,7 +16,7 @@ static TAKEN: AtomicBool = AtomicBool::new(false);
 /// whatever the result, as `sd_listen_fds(1)` does.
 pub fn listen_fds() -> Result<Vec<(OwnedFd, Vec<u8>)>> {
     if TAKEN.swap(true, Ordering::SeqCst) {
-        unset(&listen::VARIABLES);
+        unset(listen::VARIABLES);
         return Ok(Vec::new());
     }
     let mut names = Vec::new();
@@ -25,7 +25,7 @@ pub fn listen_fds() -> Result<Vec<(OwnedFd, Vec<u8>)>> {
         listen::unescape(raw, |b| name.push(b));
         names.push(name);
     });
-    unset(&listen::VARIABLES);
+    unset(listen::VARIABLES);
     n?;
     Ok(names
         .into_iter()
@@ -39,8 +39,8 @@ pub fn listen_fds() -> Result<Vec<(OwnedFd, Vec<u8>)>> {
 
 /// Removes environment variables through std, so that Rust code reading the environment
 /// in other threads (`std::env::var`) is synchronised with the removal.
-pub fn unset(names: &[&core::ffi::CStr]) {
-    for name in names {
+pub fn unset(names: crate::env::Names) {
+    for name in names.iter() {
         if let Ok(name) = name.to_str() {
             // SAFETY: std's lock orders this against std's own environment access in
             // other threads. Foreign code calling getenv() concurrently is not covered; the

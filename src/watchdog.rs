@@ -1,13 +1,13 @@
 //! `WATCHDOG_USEC` / `WATCHDOG_PID` (reference §5).
 
-use core::ffi::{CStr, c_int};
+use core::ffi::c_int;
 
 use crate::env;
 use crate::errno::{Errno, Result};
 use crate::sys;
 
 /// The variables `sd_watchdog_enabled(1)` removes.
-pub const VARIABLES: [&CStr; 2] = [c"WATCHDOG_USEC", c"WATCHDOG_PID"];
+pub const VARIABLES: env::Names = env::Names::new(b"WATCHDOG_USEC\0WATCHDOG_PID\0");
 
 /// The watchdog interval in µs when the manager expects this process to ping, `None`
 /// when there is no watchdog or it is meant for another process.
