@@ -21,6 +21,19 @@
  *
  * Prints one ok / not ok line per scenario and function, the failing runs under it, and
  * "N passed, M failed" counted per run. Exit status 0 only if nothing failed.
+ *
+ *   driver --seccomp LIBRARY     (also under the shim, which then only counts)
+ *
+ * The same scenarios with the kernel failing the calls instead of the shim: each run makes
+ * the API call in a thread of its own that first installs a seccomp filter
+ * (SECCOMP_RET_ERRNO) for the system calls behind one function, so every such call of the
+ * API fails with one errno, whether the library makes it through a libc wrapper, through
+ * syscall(2) or with an instruction of its own. The filter is the thread's alone: the checks
+ * after the call run unfiltered in the main thread. The shim, unarmed, still counts the
+ * calls (which functions a scenario calls at all, and the call-count checks). Left to the
+ * shim: the runs that fail one call only (the 2nd fork of readyd_daemonize, a single EINTR
+ * that a write resumes after, the vsock socket types), and a failing close: a close that
+ * seccomp refuses keeps its fd, which no close(2) error of the kernel does.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -34,6 +47,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -195,7 +214,169 @@ struct scenario {
     void (*oracle)(const struct ctx *, const struct fault *, struct want *);
 };
 
+/* ---- seccomp mode ------------------------------------------------------------------ */
+
+static int seccomp_mode;
+
+#if defined(__x86_64__)
+#define SECCOMP_ARCH AUDIT_ARCH_X86_64
+#elif defined(__i386__)
+#define SECCOMP_ARCH AUDIT_ARCH_I386
+#elif defined(__aarch64__)
+#define SECCOMP_ARCH AUDIT_ARCH_AARCH64
+#endif
+
+/* A system call behind a wrapped function: its number, and optionally a condition on one
+ * argument's low 32 bits (op 1: equal to val; op 2: any bit of val set). */
+struct sysrule {
+    long nr;
+    int arg, op;
+    unsigned val;
+};
+
+/* The system calls a libc wrapper or readyd's sys.rs makes for `fn` on this target. */
+static size_t sysrules_of(const char *fn, struct sysrule *r)
+{
+    size_t n = 0;
+#define ANY(x) (r[n++] = (struct sysrule){ (x), 0, 0, 0 })
+#define IF_ARG(x, a, o, v) (r[n++] = (struct sysrule){ (x), (a), (o), (v) })
+    if (strcmp(fn, "socket") == 0) {
+        ANY(SYS_socket);
+#ifdef SYS_socketcall
+        IF_ARG(SYS_socketcall, 0, 1, 1); /* SYS_SOCKET */
+#endif
+    } else if (strcmp(fn, "sendmsg") == 0) {
+        ANY(SYS_sendmsg);
+#ifdef SYS_socketcall
+        IF_ARG(SYS_socketcall, 0, 1, 16); /* SYS_SENDMSG */
+#endif
+    } else if (strcmp(fn, "setsockopt") == 0) {
+        ANY(SYS_setsockopt);
+#ifdef SYS_socketcall
+        IF_ARG(SYS_socketcall, 0, 1, 14); /* SYS_SETSOCKOPT */
+#endif
+    } else if (strcmp(fn, "pipe2") == 0) {
+        ANY(SYS_pipe2);
+    } else if (strcmp(fn, "fcntl") == 0) {
+        ANY(SYS_fcntl);
+#ifdef SYS_fcntl64
+        ANY(SYS_fcntl64);
+#endif
+    } else if (strcmp(fn, "ppoll") == 0) {
+        ANY(SYS_ppoll);
+#ifdef SYS_ppoll_time64
+        ANY(SYS_ppoll_time64);
+#endif
+    } else if (strcmp(fn, "fstat") == 0) {
+        /* on an fd: fstat itself, or the *stat* calls with an empty path */
+#ifdef SYS_fstat
+        ANY(SYS_fstat);
+#endif
+#ifdef SYS_fstat64
+        ANY(SYS_fstat64);
+#endif
+#ifdef SYS_newfstatat
+        IF_ARG(SYS_newfstatat, 3, 2, AT_EMPTY_PATH);
+#endif
+#ifdef SYS_fstatat64
+        IF_ARG(SYS_fstatat64, 3, 2, AT_EMPTY_PATH);
+#endif
+        IF_ARG(SYS_statx, 2, 2, AT_EMPTY_PATH);
+    } else if (strcmp(fn, "fork") == 0) {
+        ANY(SYS_clone);
+#ifdef SYS_clone3
+        ANY(SYS_clone3);
+#endif
+#ifdef SYS_fork
+        ANY(SYS_fork);
+#endif
+    } else if (strcmp(fn, "write") == 0) {
+        ANY(SYS_write);
+    } else if (strcmp(fn, "writev") == 0) {
+        ANY(SYS_writev);
+    } else if (strcmp(fn, "close") == 0) {
+        ANY(SYS_close);
+    } else if (strcmp(fn, "name_to_handle_at") == 0) {
+        ANY(SYS_name_to_handle_at);
+    }
+#undef ANY
+#undef IF_ARG
+    return n;
+}
+
+/* Installs, for the calling thread only, a filter that fails every system call behind
+ * each fault's function with its errno. -1 and errno on failure. */
+static int install_filter(const struct fault *const *faults, size_t nfaults)
+{
+#ifdef SECCOMP_ARCH
+    struct sock_filter prog[128];
+    size_t n = 0;
+#define EMIT(...) (prog[n++] = (struct sock_filter) __VA_ARGS__)
+    EMIT(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)));
+    EMIT(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SECCOMP_ARCH, 1, 0));
+    EMIT(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
+    for (size_t i = 0; i < nfaults; i++) {
+        if (!faults[i]->fn)
+            continue;
+        struct sysrule r[8];
+        size_t nr = sysrules_of(faults[i]->fn, r);
+        unsigned ret = SECCOMP_RET_ERRNO | ((unsigned) faults[i]->err & SECCOMP_RET_DATA);
+        for (size_t k = 0; k < nr; k++) {
+            if (n + 6 > sizeof prog / sizeof prog[0]) {
+                errno = E2BIG;
+                return -1;
+            }
+            EMIT(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)));
+            if (r[k].op == 0) {
+                EMIT(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned) r[k].nr, 0, 1));
+            } else {
+                EMIT(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned) r[k].nr, 0, 3));
+                /* the argument's low word (every target here is little-endian) */
+                EMIT(BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+                              offsetof(struct seccomp_data, args) + 8 * (unsigned) r[k].arg));
+                EMIT(BPF_JUMP(BPF_JMP | (r[k].op == 1 ? BPF_JEQ : BPF_JSET) | BPF_K, r[k].val,
+                              0, 1));
+            }
+            EMIT(BPF_STMT(BPF_RET | BPF_K, ret));
+        }
+    }
+    EMIT(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
+#undef EMIT
+    struct sock_fprog fprog = { .len = (unsigned short) n, .filter = prog };
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        return -1;
+    /* no SECCOMP_FILTER_FLAG_TSYNC: this thread alone */
+    return (int) syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fprog);
+#else
+    (void) faults;
+    (void) nfaults;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
 static char tmpdir[64];
+
+/* seccomp mode: the API call, in a thread of its own behind the filter. */
+struct filtered {
+    const struct scenario *sc;
+    struct ctx *c;
+    struct seen *s;
+    const struct fault *f;
+    int cr, err;
+};
+
+static void *call_filtered(void *p)
+{
+    struct filtered *t = p;
+    const struct fault *faults[] = { &t->sc->base, t->f };
+    if (install_filter(faults, 2) < 0) {
+        t->err = errno;
+        return NULL;
+    }
+    t->cr = t->sc->call(t->c, t->s);
+    return NULL;
+}
 
 /* Everything the child writes back: a status line. */
 static int report_fd = -1;
@@ -989,17 +1170,39 @@ static void child(const struct scenario *sc, int unset, const struct fault *f, i
     unsigned char before[FD_MAX], after[FD_MAX];
     fd_set_now(before);
     struct seen s = { .recv = -1, .names_set = -1 };
-    fault_reset();
-    if (sc->base.fn)
-        fault_arm(sc->base.fn, sc->base.err, sc->base.nth, sc->base.times);
-    if (f->fn)
-        fault_arm(f->fn, f->err, f->nth, f->times);
-    int cr = sc->call(&c, &s);
-    unsigned hit = f->fn ? fault_injected(f->fn) : 0;
-    unsigned counts[N_WRAPPED];
-    for (int i = 0; i < N_WRAPPED; i++)
-        counts[i] = fault_calls(wrapped[i]);
-    fault_reset();
+    int cr;
+    unsigned hit = 0;
+    unsigned counts[N_WRAPPED] = { 0 };
+    if (seccomp_mode) {
+        fault_reset(); /* unarmed: it counts */
+        struct filtered t = { .sc = sc, .c = &c, .s = &s, .f = f };
+        pthread_t th;
+        int e = pthread_create(&th, NULL, call_filtered, &t);
+        if (e == 0)
+            e = pthread_join(th, NULL);
+        if (e != 0 || t.err != 0) {
+            report("FAIL the filtered call did not run: %s\n", strerror(e ? e : t.err));
+            _exit(0);
+        }
+        cr = t.cr;
+        for (int i = 0; i < N_WRAPPED; i++) {
+            counts[i] = fault_calls(wrapped[i]);
+            if (f->fn && strcmp(f->fn, wrapped[i]) == 0)
+                hit = counts[i];
+        }
+        fault_reset();
+    } else {
+        fault_reset();
+        if (sc->base.fn)
+            fault_arm(sc->base.fn, sc->base.err, sc->base.nth, sc->base.times);
+        if (f->fn)
+            fault_arm(f->fn, f->err, f->nth, f->times);
+        cr = sc->call(&c, &s);
+        hit = f->fn ? fault_injected(f->fn) : 0;
+        for (int i = 0; i < N_WRAPPED; i++)
+            counts[i] = fault_calls(wrapped[i]);
+        fault_reset();
+    }
     /* What the call did, looked at with the shim disarmed. */
     stop_helper(&c);
     if (c.rx >= 0)
@@ -1190,6 +1393,10 @@ static void scenario_runs(const struct scenario *sc)
         printf("ok - %s # SKIP needs root\n", sc->name);
         return;
     }
+    if (seccomp_mode && sc->base.fn && sc->base.times != 0) {
+        printf("# %s: left to the shim (its scenario fails one call only)\n", sc->name);
+        return;
+    }
     /* The call without a fault: it must pass, and it tells how often each function is
      * called. */
     unsigned calls[N_WRAPPED] = { 0 };
@@ -1220,7 +1427,8 @@ static void scenario_runs(const struct scenario *sc)
         snprintf(title, sizeof title, "%s: no fault%s", sc->name,
                  sc->base.fn ? " besides the scenario's" : "");
         close_group(&g, title);
-    } else {
+    }
+    if (sc->no_baseline) {
         for (int i = 0; i < N_WRAPPED; i++)
             calls[i] = 1; /* fail the first call of each listed function */
     }
@@ -1247,6 +1455,22 @@ static void scenario_runs(const struct scenario *sc)
         const int *errs = errs_of(fn);
         if (!errs)
             continue;
+        if (seccomp_mode) {
+            /* every call of the function fails, with each errno in turn (not close, and
+             * not EINTR for a write, which is resumed: see the top of the file) */
+            if (strcmp(fn, "close") == 0)
+                continue;
+            for (int unset = 0; unset <= sc->unset_variants; unset++)
+                for (int k = 0; errs[k]; k++) {
+                    if (errs[k] == EINTR && strncmp(fn, "write", 5) == 0)
+                        continue;
+                    struct fault f = { fn, errs[k], 1, 0 };
+                    one(&g, sc, unset, &f);
+                }
+            snprintf(title, sizeof title, "%s: %s fails (seccomp, every call)", sc->name, fn);
+            close_group(&g, title);
+            continue;
+        }
         for (int unset = 0; unset <= sc->unset_variants; unset++)
             for (unsigned nth = 1; nth <= calls[i]; nth++)
                 for (int k = 0; errs[k]; k++) {
@@ -1394,16 +1618,38 @@ static void *need(void *h, const char *name, int optional)
 
 int main(int argc, char **argv)
 {
+    if (argc == 3 && strcmp(argv[1], "--seccomp") == 0) {
+        seccomp_mode = 1;
+        argv++;
+        argc--;
+    }
     if (argc != 2) {
-        fprintf(stderr, "usage: %s LIBRARY (run under LD_PRELOAD=fault-shim.so)\n", argv[0]);
+        fprintf(stderr, "usage: %s [--seccomp] LIBRARY (run under LD_PRELOAD=fault-shim.so)\n",
+                argv[0]);
         return 2;
+    }
+    if (seccomp_mode) {
+        const struct fault none = { 0 };
+        const struct fault *faults[] = { &none };
+        fflush(NULL);
+        pid_t pid = fork();
+        if (pid == 0)
+            _exit(install_filter(faults, 1) < 0 ? 1 : 0);
+        int status = 0;
+        if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
+            WEXITSTATUS(status) != 0) {
+            printf("ok - %s: seccomp # SKIP no seccomp filters here\n1..1\n0 passed, 0 failed\n",
+                   argv[1]);
+            return 0;
+        }
     }
     *(void **) &fault_arm = dlsym(RTLD_DEFAULT, "fault_arm");
     *(void **) &fault_reset = dlsym(RTLD_DEFAULT, "fault_reset");
     *(void **) &fault_calls = dlsym(RTLD_DEFAULT, "fault_calls");
     *(void **) &fault_injected = dlsym(RTLD_DEFAULT, "fault_injected");
     if (!fault_arm || !fault_reset || !fault_calls || !fault_injected) {
-        fprintf(stderr, "driver: the fault shim is not loaded (LD_PRELOAD=.../fault-shim.so)\n");
+        fprintf(stderr, "driver: the fault shim is not loaded (LD_PRELOAD=.../fault-shim.so;"
+                        " with --seccomp it counts the calls)\n");
         return 2;
     }
     void *h = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
@@ -1439,12 +1685,15 @@ int main(int argc, char **argv)
         perror("mkdtemp");
         return 2;
     }
-    printf("# fault injection: %s\n", argv[1]);
+    printf("# fault injection%s: %s\n", seccomp_mode ? " (seccomp)" : "", argv[1]);
     for (int i = 0; i < N_SCENARIOS; i++)
         scenario_runs(&scenarios[i]);
     current = NULL;
-    daemonize_second_fork();
-    vsock_fallback();
+    if (!seccomp_mode) {
+        /* these count calls: the shim's */
+        daemonize_second_fork();
+        vsock_fallback();
+    }
     rmdir(tmpdir);
     printf("1..%d\n", groups);
     if (skipped)

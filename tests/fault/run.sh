@@ -12,6 +12,11 @@
 # driver checks return values, fd leaks (/proc/self/fd), unset_environment, what reached
 # the receiver, and crashes; it prints TAP and "N passed, M failed".
 #
+# Then the same driver again with --seccomp: the kernel fails the calls (a seccomp filter,
+# SECCOMP_RET_ERRNO, in the thread that makes the API call: every call of one system call,
+# with each errno in turn), so a library is tested whatever way it reaches the kernel; the
+# shim, unarmed, only counts. The totals are of both runs.
+#
 # The shim also works on its own, on any program linked against readyd:
 #   READYD_FAULT=sendmsg:EAGAIN LD_PRELOAD=.../fault-shim.so ./daemon
 set -u
@@ -27,7 +32,7 @@ CC=${CC:-cc}
 strict="-std=c11 -Wall -Wextra -Wpedantic -Werror -Wformat=2 -O2"
 # shellcheck disable=SC2086 # $strict is a list of flags
 if ! $CC $strict -shared -fPIC -o "$work/fault-shim.so" "$here/shim.c" -ldl ||
-    ! $CC $strict -o "$work/driver" "$here/driver.c" -ldl; then
+    ! $CC $strict -o "$work/driver" "$here/driver.c" -ldl -pthread; then
     echo "not ok - the fault-injection shim or driver does not build with $CC (errors above)"
     echo "0 passed, 1 failed"
     exit 1
@@ -37,14 +42,18 @@ total_passed=0
 total_failed=0
 total_skipped=0
 total_tests=0
-for lib in "$@"; do
+for run in "$@" $(for l in "$@"; do echo "--seccomp=$l"; done); do
+    mode=
+    lib=$run
+    case $run in --seccomp=*) mode=--seccomp lib=${run#--seccomp=} ;; esac
     if [ ! -e "$lib" ]; then
         echo "not ok - $lib: library not found (build it first: make)"
         total_failed=$((total_failed + 1))
         total_tests=$((total_tests + 1))
         continue
     fi
-    LD_PRELOAD="$work/fault-shim.so" "$work/driver" "$lib" >"$work/out" 2>"$work/err"
+    # shellcheck disable=SC2086 # $mode is empty or one word
+    LD_PRELOAD="$work/fault-shim.so" "$work/driver" $mode "$lib" >"$work/out" 2>"$work/err"
     rc=$?
     # Per library: everything but its own plan and summary lines.
     grep -v -E '^[0-9]+ passed, [0-9]+ failed|^1\.\.[0-9]+$' "$work/out"
@@ -61,7 +70,7 @@ for lib in "$@"; do
     p=$(echo "$summary" | sed -E 's/^([0-9]+) passed.*/\1/')
     f=$(echo "$summary" | sed -E 's/.* ([0-9]+) failed.*/\1/')
     s=$(echo "$summary" | sed -n -E 's/.* ([0-9]+) skipped.*/\1/p')
-    echo "# $lib: $summary"
+    echo "# $lib${mode:+ ($mode)}: $summary"
     total_passed=$((total_passed + p))
     total_failed=$((total_failed + f))
     total_skipped=$((total_skipped + ${s:-0}))
