@@ -78,7 +78,7 @@ endif
 
 .PHONY: all compat install uninstall check check-rust check-header check-c check-peers \
         check-man check-consumers check-daemonize check-memory check-fault fuzz check-deb \
-        check-diff check-systemd demo header bench clean check-target check-targets
+        check-diff check-systemd demo header bench bench-startup clean check-target check-targets
 
 all: $(SHARED) $(BUILD)/libreadyd.so.$(SOVERSION) $(BUILD)/libreadyd.so $(BUILD)/libreadyd.a \
      $(COMPAT) $(BUILD)/readyd $(BUILD)/supervise
@@ -365,6 +365,21 @@ BENCH_JSON ?= $(BUILD)/bench/results.json
 bench: all
 	READYD_BENCH_JSON=$(BENCH_JSON) READYD_BENCH_LDFLAGS="$(SHARED_LDFLAGS)" \
 	  python3 tests/bench/run.py $(if $(QUICK),--quick) $(if $(ONLY),--only $(ONLY))
+	@for t in $(BENCH_TARGETS); do \
+	  if $(MAKE) -s TARGET=$$t bench-startup >$(BUILD)/bench/$$t.log 2>&1; then \
+	    sed -n '/^readyd benchmark/,$$p' $(BUILD)/bench/$$t.log; \
+	  else echo "SKIP: start-up on $$t: make TARGET=$$t bench-startup failed ($(BUILD)/bench/$$t.log)"; fi; \
+	done
+
+# The start-up rows for the targets that run natively under valgrind, as `make bench` shows
+# them after its own table: the library built for TARGET (make TARGET=<triple>), the client
+# and the minimal C notifier built with that target's compiler and the same link flags.
+BENCH_TARGETS ?= i686-unknown-linux-gnu x86_64-unknown-linux-musl
+bench-startup: $(BUILD)/libreadyd.so.$(SOVERSION)
+	@[ -n "$(TARGET)" ] || { echo "make bench-startup: say which, e.g. TARGET=i686-unknown-linux-gnu"; exit 2; }
+	CC='$(CC)' READYD_BENCH_LIBC='$(TARGET_LIBC)' READYD_BENCH_JSON=$(BUILD)/bench/results.json \
+	  READYD_BENCH_LDFLAGS="$(SHARED_LDFLAGS)" \
+	  python3 tests/bench/run.py --only startup --target $(TARGET)
 
 clean:
 	$(CARGO) clean

@@ -23,6 +23,10 @@ run (a build fails, a call does not return 1).
   tests/bench/run.py            full run (about 1-2 minutes)
   tests/bench/run.py --quick    the same measurements with small counts (CI: does not rot)
   tests/bench/run.py --only startup   start-up and footprint alone (seconds)
+  CC=... tests/bench/run.py --only startup --target TRIPLE
+                                the same for build/TRIPLE/libreadyd.so.0 (make TARGET=TRIPLE),
+                                every program built with $CC (that target's compiler) and run
+                                natively; no libsystemd column
   tests/bench/run.py --lib NAME=PATH ...   also measure another build of the library (for
                                 example a scratch copy with a proposed change)
 
@@ -39,6 +43,7 @@ import json
 import os
 import platform
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -52,7 +57,7 @@ READYD_DIR = os.path.join(ROOT, "build")
 READYD_SO = os.path.join(READYD_DIR, "libreadyd.so.0")
 SYSTEM_LIBSYSTEMD = os.environ.get(
     "READYD_BENCH_LIBSYSTEMD", "/usr/lib/x86_64-linux-gnu/libsystemd.so.0")
-CC = os.environ.get("CC", "cc")
+CC = shlex.split(os.environ.get("CC", "cc"))
 CFLAGS = ["-std=c11", "-O2", "-Wall", "-Wextra", "-Wpedantic", "-Werror"]
 
 # The goals of the issue, checked against readyd's column.
@@ -64,7 +69,7 @@ GOALS = {
     "syscalls_notify": 5,
     "allocs": 0,
     "so_size": 32 * 1024,
-    "needed": ["libc.so.6"],
+    "needed": [os.environ.get("READYD_BENCH_LIBC", "libc.so.6")],  # the target's libc alone
 }
 
 SETTINGS = {
@@ -129,7 +134,7 @@ class Variant:
 
     def build(self):
         src = os.path.join(HERE, "client.c")
-        cmd = [CC, *CFLAGS, "-o", self.binary, src]
+        cmd = [*CC, *CFLAGS, "-o", self.binary, src]
         if self.kind == "floor":
             cmd.insert(1, "-DVARIANT_FLOOR")
         elif self.kind == "lib":
@@ -172,7 +177,7 @@ def machine_info():
     except OSError:
         pass
     info["glibc"] = os.confstr("CS_GNU_LIBC_VERSION") if hasattr(os, "confstr") else "?"
-    for tool, args in (("gcc", [CC, "--version"]), ("rustc", ["rustc", "--version"])):
+    for tool, args in (("gcc", [*CC, "--version"]), ("rustc", ["rustc", "--version"])):
         try:
             info[tool] = subprocess.run(args, capture_output=True, text=True).stdout.splitlines()[0]
         except (OSError, IndexError):
@@ -405,7 +410,7 @@ def metrics(results):
                  lambda x, v: x <= GOALS["so_size"], True))
     count = {n: (len(x) if x is not None else None) for n, x in pick(fp, "imports").items()}
     rows.append(("imports (bound at start-up)", count, fmt_num, "", None, True))
-    rows.append(("NEEDED", pick(fp, "needed"), ", ".join, "libc.so.6 only",
+    rows.append(("NEEDED", pick(fp, "needed"), ", ".join, f"{GOALS['needed'][0]} only",
                  lambda x, v: x == GOALS["needed"], False))
     loaded = {n: (len(x) if x is not None else None) for n, x in pick(fp, "loaded").items()}
     rows.append(("libraries loaded with it", loaded, fmt_num, "", None, False))
@@ -485,9 +490,18 @@ def main():
     ap.add_argument("--only", choices=["startup"],
                     help="startup: the start-up and footprint rows alone (no syscall, "
                          "allocation or timing runs)")
+    ap.add_argument("--target", metavar="TRIPLE",
+                    help="measure build/TRIPLE/libreadyd.so.0, built and run with $CC")
     ap.add_argument("--lib", action="append", default=[], metavar="NAME=PATH",
                     help="also measure this sd-daemon library (e.g. a scratch build)")
     args = ap.parse_args()
+    global OUT, READYD_SO, SYSTEM_LIBSYSTEMD
+    if args.target:
+        if not re.fullmatch(r"[\w.-]+", args.target):
+            fail(f"--target {args.target}: want a target triple")
+        OUT = os.path.join(ROOT, "build", args.target, "bench")
+        READYD_SO = os.path.join(ROOT, "build", args.target, "libreadyd.so.0")
+        SYSTEM_LIBSYSTEMD = os.environ.get("READYD_BENCH_LIBSYSTEMD", "")
     mode = "quick" if args.quick or os.environ.get("READYD_BENCH_QUICK") == "1" else "full"
     s = SETTINGS[mode]
     json_path = os.environ.get("READYD_BENCH_JSON", os.path.join(OUT, "results.json"))
@@ -500,7 +514,9 @@ def main():
     base = Variant("baseline", "none")
     variants = [Variant("floor", "floor"), Variant("readyd", "lib", READYD_SO)]
     skips = []
-    if os.path.exists(SYSTEM_LIBSYSTEMD):
+    if args.target and not SYSTEM_LIBSYSTEMD:
+        skips.append(f"libsystemd column: none for {args.target} (READYD_BENCH_LIBSYSTEMD)")
+    elif os.path.exists(SYSTEM_LIBSYSTEMD):
         variants.append(Variant("libsystemd", "lib", SYSTEM_LIBSYSTEMD, "libsystemd"))
     else:
         skips.append(f"libsystemd column: {SYSTEM_LIBSYSTEMD} not found (apt-get install libsystemd0)")
@@ -510,7 +526,7 @@ def main():
         d = os.path.join(OUT, "minimal")
         os.makedirs(d, exist_ok=True)
         minimal = os.path.join(d, "libminimal-notify.so")
-        run([CC, *CFLAGS, "-fPIC", *ldflags.split(), "-Wl,-soname,libminimal-notify.so",
+        run([*CC, *CFLAGS, "-fPIC", *ldflags.split(), "-Wl,-soname,libminimal-notify.so",
              "-o", minimal, os.path.join(HERE, "minimal-notify.c")])
         variants.append(Variant(MINIMAL, "lib", minimal, "minimal C"))
     else:
@@ -537,9 +553,9 @@ def main():
             if v.kind == "lib" and v.name != "libsystemd":
                 v.snapshot(tmp)
             v.build()
-        run([CC, *CFLAGS, "-o", os.path.join(OUT, "receiver"), os.path.join(HERE, "receiver.c")])
+        run([*CC, *CFLAGS, "-o", os.path.join(OUT, "receiver"), os.path.join(HERE, "receiver.c")])
         preload = os.path.join(OUT, "alloc-count.so")
-        run([CC, *CFLAGS, "-shared", "-fPIC", "-o", preload, os.path.join(HERE, "alloc-count.c")])
+        run([*CC, *CFLAGS, "-shared", "-fPIC", "-o", preload, os.path.join(HERE, "alloc-count.c")])
 
         sock = os.path.join(tmp, "notify")
         receiver = subprocess.Popen([os.path.join(OUT, "receiver"), sock, "900"],
@@ -582,7 +598,7 @@ def main():
     with open(json_path, "w") as f:
         json.dump(results, f, indent=2, sort_keys=True)
 
-    print(f"readyd benchmark ({mode} mode): "
+    print(f"readyd benchmark ({mode} mode{', ' + args.target if args.target else ''}): "
           f"{info.get('cpu', '?')}, {info.get('cores', '?')} cores, Linux {info.get('kernel', '?')}, "
           f"{info.get('os', '?')}, {info.get('glibc', '?')}, libsystemd {info.get('libsystemd', '?')}")
     if not args.only:
