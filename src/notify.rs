@@ -139,17 +139,21 @@ impl<'a> Sock<'a> {
             }
             Address::Vsock { addr, kind } => (addr, *kind),
         };
-        let types: &[c_int] = match kind {
-            VsockType::Any => &[libc::SOCK_DGRAM, libc::SOCK_SEQPACKET, libc::SOCK_STREAM],
-            VsockType::Dgram => &[libc::SOCK_DGRAM],
-            VsockType::Seqpacket => &[libc::SOCK_SEQPACKET],
-            VsockType::Stream => &[libc::SOCK_STREAM],
+        /// The vsock socket types, in the order a plain `vsock:` tries them.
+        const TYPES: [c_int; 3] = [libc::SOCK_DGRAM, libc::SOCK_SEQPACKET, libc::SOCK_STREAM];
+        // The types to try, as a range of TYPES: a table of ranges holds no pointers for
+        // the loader to relocate at start-up (a table of slices does, one each).
+        let (from, to) = match kind {
+            VsockType::Any => (0, 3),
+            VsockType::Dgram => (0, 1),
+            VsockType::Seqpacket => (1, 2),
+            VsockType::Stream => (2, 3),
         };
         let mut last = Errno(libc::EAFNOSUPPORT);
-        for (i, &ty) in types.iter().enumerate() {
+        for (i, &ty) in TYPES.iter().take(to).skip(from).enumerate() {
             let fd = match socket(libc::AF_VSOCK, ty) {
                 Ok(fd) => fd,
-                Err(e) if falls_back(i, e) && i + 1 < types.len() => {
+                Err(e) if falls_back(i, e) && from + i + 1 < to => {
                     last = e;
                     continue;
                 }
@@ -230,11 +234,15 @@ impl<'a> Sock<'a> {
             }
             let rest = &part[skip..];
             skip = 0;
-            iov[n] = libc::iovec {
-                iov_base: rest.as_ptr().cast_mut().cast(),
-                iov_len: rest.len(),
-            };
-            n += 1;
+            // Always a slot (at most MAX_PARTS parts are taken); get_mut, not an index,
+            // leaves no panic location behind for the loader to relocate.
+            if let Some(slot) = iov.get_mut(n) {
+                *slot = libc::iovec {
+                    iov_base: rest.as_ptr().cast_mut().cast(),
+                    iov_len: rest.len(),
+                };
+                n += 1;
+            }
         }
         // SAFETY: msghdr is plain data; all-zero is valid.
         let mut msg: libc::msghdr = unsafe { zeroed() };

@@ -30,16 +30,19 @@ pub enum Protocol {
 }
 
 /// Decimal digits of `v`, written at the end of `buf`.
+/// (20 digits hold any u64; iterators and `get`, not indexes, leave no panic location
+/// behind for the loader to relocate.)
 pub fn decimal(buf: &mut [u8; 20], mut v: u64) -> &[u8] {
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (v % 10) as u8;
+    let mut start = buf.len();
+    for (i, digit) in buf.iter_mut().enumerate().rev() {
+        *digit = b'0' + (v % 10) as u8;
         v /= 10;
+        start = i;
         if v == 0 {
-            return &buf[i..];
+            break;
         }
     }
+    buf.get(start..).unwrap_or_default()
 }
 
 /// The text of a status up to its first newline: a newline would start a new field.
@@ -85,12 +88,15 @@ pub fn write_all(fd: c_int, parts: &[&[u8]]) -> Result<()> {
                 skip -= part.len();
                 continue;
             }
-            iov[n] = libc::iovec {
-                iov_base: part[skip..].as_ptr().cast_mut().cast(),
-                iov_len: part.len() - skip,
-            };
+            // Always a slot (at most iov.len() parts are taken).
+            if let Some(slot) = iov.get_mut(n) {
+                *slot = libc::iovec {
+                    iov_base: part[skip..].as_ptr().cast_mut().cast(),
+                    iov_len: part.len() - skip,
+                };
+                n += 1;
+            }
             skip = 0;
-            n += 1;
         }
         // SAFETY: n iovecs describing live parts of the caller's slices.
         match errno::check_size(unsafe { sys::writev(fd, iov.as_ptr(), n as c_int) }) {
