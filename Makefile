@@ -368,7 +368,8 @@ bench: all
 	@for t in $(BENCH_TARGETS); do \
 	  if $(MAKE) -s TARGET=$$t bench-startup >$(BUILD)/bench/$$t.log 2>&1; then \
 	    sed -n '/^readyd benchmark/,$$p' $(BUILD)/bench/$$t.log; \
-	  else echo "SKIP: start-up on $$t: make TARGET=$$t bench-startup failed ($(BUILD)/bench/$$t.log)"; fi; \
+	  else echo "SKIP: start-up on $$t: make TARGET=$$t bench-startup failed ($(BUILD)/bench/$$t.log)"; \
+	    [ "$$READYD_REQUIRE_TOOLS" != 1 ] || exit 1; fi; \
 	done
 
 # The start-up rows for the targets that run natively under valgrind, as `make bench` shows
