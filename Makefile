@@ -125,8 +125,13 @@ uninstall:
 header:
 	$(CBINDGEN) --config cbindgen.toml --crate readyd --output include/readyd.h
 
-check: check-rust check-header check-c check-diff check-man check-consumers check-daemonize \
+# `make check` runs each of these (all of them, even after a failure) and ends with one line
+# for the whole run, "total: N passed, M failed, K skipped" (tests/run-checks.sh counts what
+# they print: TAP lines, SKIP lines, cargo test's results).
+CHECKS := check-rust check-header check-c check-diff check-man check-consumers check-daemonize \
        check-memory check-fault
+check:
+	@MAKE='$(MAKE)' tests/run-checks.sh $(CHECKS)
 
 # The library's tests run without the std feature. The command's integration tests run
 # build/readyd (as built above); with the feature on, cargo would also build the library
@@ -141,11 +146,12 @@ check-rust: $(BUILD)/readyd
 # The committed header must be what cbindgen makes of the sources now.
 check-header:
 	@if ! command -v $(CBINDGEN) >/dev/null; then \
-	  echo "SKIP: header drift check: cbindgen not found (cargo install cbindgen --version 0.29.4 --locked)"; \
+	  echo "ok - header drift check # SKIP cbindgen not found (cargo install cbindgen --version 0.29.4 --locked)"; \
+	  echo "1..1"; \
 	else \
 	  t=$$(mktemp) && $(CBINDGEN) --quiet --config cbindgen.toml --crate readyd --output $$t && \
-	  if diff -u include/readyd.h $$t; then echo "ok - include/readyd.h matches the sources"; rm -f $$t; \
-	  else rm -f $$t; echo "not ok - include/readyd.h is stale: run 'make header' and commit it"; exit 1; fi; \
+	  if diff -u include/readyd.h $$t; then echo "ok - include/readyd.h matches the sources"; echo "1..1"; rm -f $$t; \
+	  else rm -f $$t; echo "not ok - include/readyd.h is stale: run 'make header' and commit it"; echo "1..1"; exit 1; fi; \
 	fi
 
 # The C layer: install into a scratch prefix, build the examples through pkg-config with

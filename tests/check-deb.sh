@@ -15,7 +15,7 @@
 # rustup toolchain in ~/.cargo, through the build profile pkg.readyd.rustup (Debian 12).
 # Missing debhelper, dpkg-dev or lintian is a SKIP (apt-get install debhelper dpkg-dev
 # lintian); with READYD_REQUIRE_TOOLS=1 (CI) it is a failure.
-# Prints `ok`/`not ok` lines, then `N passed, M failed`; exits non-zero on any failure.
+# Prints TAP (tests/tap.sh), then `N passed, M failed`; exits non-zero on any failure.
 set -u
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=tests/tap.sh

@@ -13,7 +13,7 @@
 #
 # Prints one `ok - ...` / `not ok - ...` line per check, then `N passed, M failed`.
 # Exit 0 only if every check passed. Without root, systemd-nspawn or debootstrap
-# it prints `SKIP: <why>` and exits 0, unless READYD_REQUIRE_PEERS=1 (then exit 1).
+# it prints `ok - <script> # SKIP <why>` and exits 0, unless READYD_REQUIRE_PEERS=1 (then exit 1).
 #
 # The Debian tree is debootstrapped once into $PEER_DIR/rootfs (a few minutes)
 # and reused; PEER_DIR defaults to ${XDG_CACHE_HOME:-$HOME/.cache}/systemd-peer.
@@ -57,7 +57,7 @@ stop_container() {
 # Stops the container (if we booted it), prints the summary and exits.
 finish() {
   stop_container
-  echo "$passed passed, $failed failed"
+  tap_summary
   [ "$failed" = 0 ]
   exit
 }
