@@ -108,6 +108,7 @@ install: all
 	install -m 0644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 $(MAN3) $(DESTDIR)$(MANDIR)/man3/
 	install -m 0644 $(MAN7) $(DESTDIR)$(MANDIR)/man7/
+	@[ -n "$(DESTDIR)" ] || echo "installed in $(LIBDIR): run 'ldconfig' as root so that the loader finds libreadyd.so.0 (outside the loader's directories: an rpath or LD_LIBRARY_PATH)"
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/readyd $(DESTDIR)$(LIBDIR)/libreadyd.so.$(VERSION) \
