@@ -84,9 +84,10 @@ flock 9
 if [ ! -e "$base/etc/debian_version" ]; then
   echo "# first run: debootstrap --variant=buildd trixie into $base (about a minute)"
   rm -rf "$base.tmp"
-  if timed debootstrap debootstrap --variant=buildd --components=main trixie "$base.tmp" "$mirror" \
-       >"$work/debootstrap.log" 2>&1 && mv "$base.tmp" "$base"; then
-    ok "debootstrap --variant=buildd trixie"
+  t0=$SECONDS
+  if debootstrap --variant=buildd --components=main trixie "$base.tmp" "$mirror" >"$work/debootstrap.log" 2>&1 &&
+     mv "$base.tmp" "$base"; then
+    ok "debootstrap --variant=buildd trixie ($((SECONDS - t0)) s)"
   else
     not_ok "debootstrap --variant=buildd trixie $mirror"; tail -n 20 "$work/debootstrap.log" | indent
     finish
