@@ -105,6 +105,8 @@ mount -t proc proc "$root/proc" && mount --bind /dev "$root/dev" && mount --bind
 cp /etc/resolv.conf "$root/etc/resolv.conf"
 printf 'APT::Install-Recommends "false";\nAPT::Get::Assume-Yes "true";\nDPkg::Lock::Timeout "600";\n' \
   >"$root/etc/apt/apt.conf.d/90readyd-check-deb"
+# A throw-away chroot, as sbuild's: dpkg need not fsync, and man-db need not index pages.
+echo force-unsafe-io >"$root/etc/dpkg/dpkg.cfg.d/90readyd-check-deb"
 # in_root COMMAND...: as root in the chroot.
 in_root() { chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@"; }
 # as_builder COMMAND...: as the unprivileged builder, in /build, HOME nowhere (as sbuild).
@@ -119,6 +121,7 @@ apt_get() {
   { in_root apt-get -q "$@" || { in_root apt-get -q update && in_root apt-get -q "$@"; }; } >"$work/apt.log" 2>&1
 }
 in_root useradd --create-home --home-dir /build builder || { not_ok "useradd builder in the chroot"; finish; }
+echo "man-db man-db/auto-update boolean false" | in_root debconf-set-selections
 echo "# chroot: $(cat "$root/etc/debian_version") ($base, as an overlay)"
 
 # --- 1. the source package ------------------------------------------------------------------
