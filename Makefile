@@ -198,8 +198,9 @@ FUZZ_SECONDS ?= 25
 fuzz:
 	tests/fuzz.sh -t $(FUZZ_SECONDS)
 
-# The Debian packages: dpkg-buildpackage, lintian, and the article's daemon built against
-# the unpacked .debs (debhelper, dpkg-dev, lintian; about two minutes).
+# The Debian packages, built as a build daemon builds them: a clean Debian 13 chroot
+# (debootstrap, cached in ~/.cache/readyd-deb), offline, then lintian and the .debs in use
+# (root, debootstrap, dpkg-dev; see tests/check-deb.sh).
 check-deb:
 	tests/check-deb.sh
 
