@@ -1188,6 +1188,8 @@ static void scenario_runs(const struct scenario *sc)
     current = sc;
     if (sc->needs_root && geteuid() != 0) {
         printf("ok - %s # SKIP needs root\n", sc->name);
+        skipped++;
+        groups++;
         return;
     }
     /* The call without a fault: it must pass, and it tells how often each function is
@@ -1201,6 +1203,8 @@ static void scenario_runs(const struct scenario *sc)
             run(sc, unset, &none, buf, sizeof buf);
             if (strncmp(buf, "SKIP", 4) == 0) {
                 printf("ok - %s # SKIP not available here\n", sc->name);
+                skipped++;
+                groups++;
                 return;
             }
             g.runs++;

@@ -25,7 +25,7 @@
 #
 # Prints one `ok - ...` / `not ok - ...` line per check, then `N passed, M failed`.
 # Exit 0 only if every check passed. Without root, systemd-nspawn or debootstrap
-# it prints `SKIP: <why>` and exits 0, unless READYD_REQUIRE_PEERS=1 (then exit 1).
+# it prints `ok - <script> # SKIP <why>` and exits 0, unless READYD_REQUIRE_PEERS=1 (then exit 1).
 #
 # Settings: SYSTEMD_SUITES (default "bookworm trixie sid"): the releases, in order;
 # PEER_NAME (default readyd): container names are PEER_NAME-SUITE.
@@ -79,7 +79,7 @@ stop_container() {
 finish() {
   stop_container
   [ $((passed + failed)) -gt 0 ] || not_ok "no check ran"
-  echo "$passed passed, $failed failed"
+  tap_summary
   [ "$failed" = 0 ]
   exit
 }
