@@ -162,6 +162,7 @@ install: all
 	install -m 0644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 $(MAN3) $(DESTDIR)$(MANDIR)/man3/
 	install -m 0644 $(MAN7) $(DESTDIR)$(MANDIR)/man7/
+	@[ -n "$(DESTDIR)" ] || echo "installed in $(LIBDIR): run 'ldconfig' as root so that the loader finds libreadyd.so.0 (outside the loader's directories: an rpath or LD_LIBRARY_PATH)"
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/readyd $(DESTDIR)$(LIBDIR)/libreadyd.so.$(VERSION) \
@@ -252,8 +253,13 @@ check-provider: all
 header:
 	$(CBINDGEN) --config cbindgen.toml --crate readyd --output include/readyd.h
 
-check: check-rust check-header check-c check-diff check-man check-consumers check-daemonize \
+# `make check` runs each of these (all of them, even after a failure) and ends with one line
+# for the whole run, "total: N passed, M failed, K skipped" (tests/run-checks.sh counts what
+# they print: TAP lines, SKIP lines, cargo test's results).
+CHECKS := check-rust check-header check-c check-diff check-man check-consumers check-daemonize \
        check-memory check-fault check-crate check-provider
+check:
+	@MAKE='$(MAKE)' tests/run-checks.sh $(CHECKS)
 
 # `cargo test` (default features: std, the safe Rust API) runs the library's tests, the
 # Rust API's doc tests and builds the examples; the command's integration tests run
@@ -278,11 +284,12 @@ check-crate: $(BUILD)/readyd
 # The committed header must be what cbindgen makes of the sources now.
 check-header:
 	@if ! command -v $(CBINDGEN) >/dev/null; then \
-	  echo "SKIP: header drift check: cbindgen not found (cargo install cbindgen --version 0.29.4 --locked)"; \
+	  echo "ok - header drift check # SKIP cbindgen not found (cargo install cbindgen --version 0.29.4 --locked)"; \
+	  echo "1..1"; \
 	else \
 	  t=$$(mktemp) && $(CBINDGEN) --quiet --config cbindgen.toml --crate readyd --output $$t && \
-	  if diff -u include/readyd.h $$t; then echo "ok - include/readyd.h matches the sources"; rm -f $$t; \
-	  else rm -f $$t; echo "not ok - include/readyd.h is stale: run 'make header' and commit it"; exit 1; fi; \
+	  if diff -u include/readyd.h $$t; then echo "ok - include/readyd.h matches the sources"; echo "1..1"; rm -f $$t; \
+	  else rm -f $$t; echo "not ok - include/readyd.h is stale: run 'make header' and commit it"; echo "1..1"; exit 1; fi; \
 	fi
 
 # The C layer: install into a scratch prefix, build the examples through pkg-config with
@@ -329,8 +336,9 @@ FUZZ_SECONDS ?= 25
 fuzz:
 	tests/fuzz.sh -t $(FUZZ_SECONDS)
 
-# The Debian packages: dpkg-buildpackage, lintian, and the article's daemon built against
-# the unpacked .debs (debhelper, dpkg-dev, lintian; about two minutes).
+# The Debian packages, built as a build daemon builds them: a clean Debian 13 chroot
+# (debootstrap, cached in ~/.cache/readyd-deb), offline, then lintian and the .debs in use
+# (root, debootstrap, dpkg-dev; see tests/check-deb.sh).
 check-deb:
 	tests/check-deb.sh
 

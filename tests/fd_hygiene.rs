@@ -17,7 +17,7 @@ use std::thread;
 
 use common::{
     Receiver, TempDir, cstring, fd_is_open, is_root, listener, lock_env, sd_notifyf,
-    sd_pid_notifyf_with_fds, two_files,
+    sd_pid_notifyf_with_fds, skip, two_files,
 };
 use readyd::{
     sd_notify, sd_notify_barrier, sd_pid_notify, sd_pid_notify_barrier, sd_pid_notify_with_fds,
@@ -345,7 +345,7 @@ fn no_call_leaks_or_closes_an_fd() {
             expected: Some(-libc::EMSGSIZE),
         });
     } else {
-        println!("SKIP: pid 1 and EMSGSIZE cases need root");
+        skip("the pid 1 and EMSGSIZE cases need root");
     }
 
     for case in &cases {

@@ -27,7 +27,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{Env, TempDir, is_root, listener, lock_env, unique_name};
+use common::{Env, TempDir, is_root, listener, lock_env, skip, unique_name};
 use libc::{
     EACCES, EBADF, ECONNREFUSED, EINVAL, ELOOP, ENAMETOOLONG, ENOENT, ENOTDIR, EPERM, EPROTO,
     EPROTOTYPE,
@@ -712,7 +712,7 @@ fn hostile_notify_socket_values() {
 #[test]
 fn sockets_the_caller_may_not_write_to() {
     if !is_root() {
-        println!("SKIP: the -EACCES cases need root, to run a child as uid 65534");
+        skip("the -EACCES cases need root, to run a child as uid 65534");
         return;
     }
     let env = lock_env();

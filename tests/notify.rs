@@ -12,7 +12,7 @@ use std::ptr;
 
 use common::{
     CLAIM_PID_1, Receiver, TempDir, cstring, fd_is_open, file_id, is_root, listener, lock_env,
-    nonexistent_pid, own_pid, sd_notifyf, sd_pid_notifyf, sd_pid_notifyf_with_fds,
+    nonexistent_pid, own_pid, sd_notifyf, sd_pid_notifyf, sd_pid_notifyf_with_fds, skip,
     skip_unless_root, two_files,
 };
 use libc::{
@@ -565,7 +565,7 @@ fn root_may_speak_for_pid_1() {
 #[test]
 fn unprivileged_claim_for_pid_1_falls_back_to_own_pid() {
     if !is_root() {
-        println!("SKIP: S22 needs root to switch a child to uid 65534");
+        skip("S22 needs root to switch a child to uid 65534");
         return;
     }
     let env = lock_env();

@@ -390,15 +390,16 @@ fn in_listen_child(vars: &[(&str, &str)], body: fn() -> String) -> String {
     assert!(child >= 0, "fork");
     if child == 0 {
         const REPORT: RawFd = 1000;
-        // SAFETY: raw syscalls on the child's own fd table.
+        // SAFETY: raw syscalls on the child's own fd table (close_range as the system call:
+        // musl has no wrapper).
         unsafe {
             let ok = libc::dup2(p[1], REPORT) == REPORT
                 && libc::dup2(files[0].as_raw_fd(), 100) == 100
                 && libc::dup2(files[1].as_raw_fd(), 101) == 101
-                && libc::close_range(3, 99, 0) == 0
+                && libc::syscall(libc::SYS_close_range, 3, 99, 0) == 0
                 && libc::dup2(100, 3) == 3
                 && libc::dup2(101, 4) == 4
-                && libc::close_range(5, (REPORT - 1) as u32, 0) == 0;
+                && libc::syscall(libc::SYS_close_range, 5, REPORT - 1, 0) == 0;
             if !ok {
                 libc::_exit(90);
             }

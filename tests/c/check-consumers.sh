@@ -15,7 +15,7 @@
 #
 # A build tool that is not installed is a SKIP (apt-get install meson ninja-build cmake
 # autoconf automake); with READYD_REQUIRE_TOOLS=1 (CI) it is a failure.
-# Prints `ok`/`not ok` lines, then `N passed, M failed`; exits non-zero on any failure.
+# Prints TAP (tests/tap.sh), then `N passed, M failed`; exits non-zero on any failure.
 set -u
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 root=""
@@ -32,11 +32,6 @@ CC=${CC:-cc}
 export CC
 
 indent() { sed 's/^/#   /'; }
-# skip WHAT WHY: a missing tool; a failure when CI requires every tool.
-skip() {
-  if [ "${READYD_REQUIRE_TOOLS:-0}" = 1 ]; then not_ok "$1: $2 (READYD_REQUIRE_TOOLS=1)"
-  else echo "SKIP: $1: $2"; fi
-}
 
 # --- the readyd to build against --------------------------------------------------------
 if [ -z "$root" ]; then
@@ -45,7 +40,7 @@ if [ -z "$root" ]; then
     ok "make install PREFIX=<scratch>"
   else
     not_ok "make install PREFIX=<scratch>"; printf '%s\n' "$out" | tail -n 20 | indent
-    echo "$passed passed, $failed failed"; exit 1
+    finish
   fi
   libdir=$prefix/lib
   export PKG_CONFIG_PATH=$libdir/pkgconfig
@@ -59,14 +54,14 @@ else
   where="the unpacked .debs"
 fi
 if ! pkg-config --exists readyd; then
-  not_ok "pkg-config finds readyd in $where"; echo "$passed passed, $failed failed"; exit 1
+  not_ok "pkg-config finds readyd in $where"; finish
 fi
 ok "pkg-config finds readyd $(pkg-config --modversion readyd) in $where: $(pkg-config --cflags --libs readyd)"
 
 # The notify receiver, built here so that this script needs nothing from build/.
 sup=$work/supervise
 if ! $CC -std=c11 -D_GNU_SOURCE -o "$sup" "$repo/tests/c/supervise.c" 2>"$work/sup.log"; then
-  not_ok "build tests/c/supervise.c"; indent < "$work/sup.log"; echo "$passed passed, $failed failed"; exit 1
+  not_ok "build tests/c/supervise.c"; indent < "$work/sup.log"; finish
 fi
 
 # check_daemon NAME BINARY: links libreadyd.so.0 from $libdir and not libsystemd, and sends
@@ -106,7 +101,7 @@ if command -v meson >/dev/null && command -v ninja >/dev/null; then
     check_daemon "meson" "$work/meson/build/article-daemon"
   fi
 else
-  skip "meson consumer" "meson or ninja not installed (apt-get install meson ninja-build)"
+  skip_tool "meson consumer" "meson or ninja not installed (apt-get install meson ninja-build)"
 fi
 
 # --- CMake: pkg_check_modules(READYD REQUIRED IMPORTED_TARGET readyd) ------------------------
@@ -117,7 +112,7 @@ if command -v cmake >/dev/null; then
     check_daemon "cmake" "$work/cmake/build/article-daemon"
   fi
 else
-  skip "CMake consumer" "cmake not installed (apt-get install cmake)"
+  skip_tool "CMake consumer" "cmake not installed (apt-get install cmake)"
 fi
 
 # --- autotools: PKG_CHECK_MODULES([READYD], [readyd]) ------------------------------------------
@@ -128,7 +123,7 @@ if command -v autoreconf >/dev/null && command -v automake >/dev/null; then
     check_daemon "autotools" "$work/autotools/article-daemon"
   fi
 else
-  skip "autotools consumer" "autoconf/automake not installed (apt-get install autoconf automake)"
+  skip_tool "autotools consumer" "autoconf/automake not installed (apt-get install autoconf automake)"
 fi
 
 # --- a plain Makefile, as the README's "Switching from libsystemd" shows it ----------------
@@ -146,5 +141,4 @@ if build "plain make" "$work/make.log" make -C "$work/make"; then
   check_daemon "plain make" "$work/make/article-daemon"
 fi
 
-echo "$passed passed, $failed failed"
-[ "$failed" = 0 ]
+finish

@@ -141,14 +141,14 @@ else
   ex=$work/ex
   if ! out=$("$repo/tests/c/build-examples.sh" "$ex" 2>&1); then
     not_ok "install readyd and build the examples through pkg-config"; printf '%s\n' "$out" | indent
-    echo "$passed passed, $failed failed"; exit 1
+    finish
   fi
   ok "install readyd into a scratch prefix and build the examples through pkg-config (-std=c11 -Wall -Wextra -Wpedantic -Werror)"
 fi
 for f in daemonize ready-anywhere notify-fd; do
-  [ -x "$ex/$f" ] || { not_ok "$ex/$f is missing"; echo "$passed passed, $failed failed"; exit 1; }
+  [ -x "$ex/$f" ] || { not_ok "$ex/$f is missing"; finish; }
 done
-command -v flock >/dev/null || { not_ok "flock(1) missing (apt-get install util-linux)"; echo "$passed passed, $failed failed"; exit 1; }
+command -v flock >/dev/null || { not_ok "flock(1) missing (apt-get install util-linux)"; finish; }
 sup=$repo/build/supervise
 ulimit -c 0   # the --crash runs abort(): no core files
 # The daemons must not take this shell's supervisor for theirs.
@@ -253,7 +253,7 @@ if [ "$can_connect" = 0 ]; then
   if [ "${READYD_REQUIRE_TOOLS:-0}" = 1 ]; then
     not_ok "python3 missing, so the socket's answer cannot be checked (READYD_REQUIRE_TOOLS=1)"
   else
-    echo "SKIP: python3 missing: the socket's existence is checked, not its answer (apt-get install python3)"
+    skip "the socket's answer (its existence is checked)" "python3 missing (apt-get install python3)"
   fi
 fi
 # greet PATH: the first line a connection to the UNIX socket PATH reads (5 s at most).
@@ -401,5 +401,4 @@ timeout -k 2 "$RUN_LIMIT" "$ex/notify-fd" -d 7 </dev/null 7>&- 2>"$work/e.stderr
 expect "fd 7 not open: exits 1, readyd_notify_fd() returned -EBADF" "$rc:$(cat "$work/e.stderr")" \
   "1:$ex/notify-fd: cannot notify on fd 7: Bad file descriptor"
 
-echo "$passed passed, $failed failed"
-[ "$failed" = 0 ]
+finish

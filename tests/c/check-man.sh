@@ -12,8 +12,9 @@
 # (the examples also linked against the installed library) with strict warnings, so the
 # pages cannot drift from the API. `make uninstall` must remove the pages again.
 #
-# Prints `ok`/`not ok` lines, then `N passed, M failed`; exits non-zero on any failure.
-# Needs man-db and groff (groff-base); without them it prints SKIP and exits 0.
+# Prints TAP (tests/tap.sh), then `N passed, M failed`; exits non-zero on any failure.
+# Needs man-db and groff (groff-base); without them it is a SKIP (a failure with
+# READYD_REQUIRE_TOOLS=1).
 set -u
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source=tests/tap.sh
@@ -22,9 +23,8 @@ indent() { sed 's/^/#   /'; }
 
 for tool in man groff lexgrog; do
   if ! command -v "$tool" >/dev/null; then
-    echo "SKIP: man pages: $tool not installed (apt-get install man-db groff-base)"
-    echo "$passed passed, $failed failed"
-    exit 0
+    skip_tool "man pages" "$tool not installed (apt-get install man-db groff-base)"
+    finish
   fi
 done
 
@@ -41,7 +41,7 @@ for f in *; do
   case $f in *.[0-9] | *.[0-9]readyd) pages+=("$f") ;; esac
 done
 if [ ${#pages[@]} -eq 0 ]; then
-  not_ok "man/ holds man pages"; echo "$passed passed, $failed failed"; exit 1
+  not_ok "man/ holds man pages"; finish
 fi
 
 # The directory of a page inside a man tree: man3 for foo.3 and foo.3readyd.
@@ -130,7 +130,7 @@ if out=$(make -s -C "$repo" install PREFIX="$prefix" 2>&1); then
   ok "make install PREFIX=<scratch>"
 else
   not_ok "make install PREFIX=<scratch>"; printf '%s\n' "$out" | tail -n 20 | indent
-  echo "$passed passed, $failed failed"; exit 1
+  finish
 fi
 mandir=$prefix/share/man
 missing=""
@@ -193,5 +193,4 @@ left=$(find "$mandir" -type f 2>/dev/null | sed "s|^$mandir/||" | tr '\n' ' ')
 if [ -z "$left" ]; then ok "make uninstall removes every page"
 else not_ok "make uninstall left: $left"; fi
 
-echo "$passed passed, $failed failed"
-[ "$failed" = 0 ]
+finish

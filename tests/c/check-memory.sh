@@ -37,7 +37,7 @@ show()   { sed 's/^/#   /' | head -n "${2:-30}"; }
 for f in "$lib" "$repo/build/supervise" "$repo/build/readyd"; do
   if [ ! -e "$f" ]; then
     not_ok "$f is missing: run make first"
-    echo "$passed passed, $failed failed"; exit 1
+    finish
   fi
 done
 
@@ -67,7 +67,7 @@ if ! $CC "${STRICT[@]}" -O2 -g -o "$h" "$repo/tests/diff/harness.c" -ldl 2>"$wor
    ! $CC "${STRICT[@]}" -O1 -g "${SAN[@]}" -o "$h-asan" "$repo/tests/diff/harness.c" -ldl \
        2>>"$work/cc.log"; then
   not_ok "the harness builds (plain and ASan+UBSan)"; show <"$work/cc.log"
-  echo "$passed passed, $failed failed"; exit 1
+  finish
 fi
 ok "the harness builds plain and with ASan+UBSan (${STRICT[*]} ${SAN[*]})"
 "$h" "$lib" >"$work/plain.out" 2>&1
@@ -87,7 +87,7 @@ if command -v valgrind >/dev/null; then
     >"$work/vg.out" 2>"$work/vg.err" &
   vg_pid=$!
 else
-  echo "SKIP: valgrind runs: valgrind not installed (apt-get install valgrind)"
+  skip_tool "valgrind runs" "valgrind not installed (apt-get install valgrind)"
 fi
 
 mkdir "$work/asan"
@@ -197,5 +197,4 @@ if [ $have_valgrind = 1 ]; then
 fi
 
 echo "# $(( $(date +%s) - start )) s"
-echo "$passed passed, $failed failed"
-[ "$failed" = 0 ]
+finish

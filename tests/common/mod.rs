@@ -463,13 +463,23 @@ pub fn is_root() -> bool {
     unsafe { libc::geteuid() == 0 }
 }
 
+/// Says that a case is skipped, and why, where the person running the tests sees it:
+/// "SKIP: WHY" on stderr, written past the test harness's capture (which hides what a
+/// passing test prints), so that a skipped case never shows as a silent "ok".
+/// `make check` counts each such line as a skipped test (tests/run-checks.sh).
+pub fn skip(why: &str) {
+    use std::io::Write as _;
+    // One write of the whole line, so that lines of parallel tests do not mix.
+    let _ = io::stderr().write_all(format!("SKIP: {why}\n").as_bytes());
+}
+
 /// Prints why a privileged case is skipped and returns true, or returns false as root.
 /// Most of them claim pid 1 in SCM_CREDENTIALS, which needs CAP_SYS_ADMIN.
 pub fn skip_unless_root(case: &str, why: &str) -> bool {
     if is_root() {
         return false;
     }
-    println!("SKIP: {case} needs root ({why})");
+    skip(&format!("{case} needs root ({why})"));
     true
 }
 

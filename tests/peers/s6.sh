@@ -27,7 +27,7 @@
 # Prints `ok - ...` / `not ok - ...` lines, `# ...` notes, then `N passed, M failed`; exit 0
 # only if every check passed. If s6 is not installed, it is installed when running as root
 # (apt-get install -y --no-install-recommends s6); otherwise, or if that fails, it prints
-# `SKIP: <why>` and exits 0, unless READYD_REQUIRE_PEERS=1 (then that is a failure).
+# `ok - <script> # SKIP <why>` and exits 0, unless READYD_REQUIRE_PEERS=1 (then that is a failure).
 set -u
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -100,7 +100,7 @@ trap 'exit 143' TERM HUP
 finish() {
   local ms=$((($(date +%s%N) - t0) / 1000000))
   note "took $((ms / 1000)).$(printf %03d $((ms % 1000))) s"
-  echo "$passed passed, $failed failed"
+  tap_summary
   [ "$failed" = 0 ]
   exit
 }

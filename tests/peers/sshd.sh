@@ -40,7 +40,7 @@
 #
 # Prints one `ok - ...` / `not ok - ...` line per check, `# ...` notes, then
 # `N passed, M failed`; exit 0 only if every check passed. Without root, or if
-# the .debs cannot be had (no network), prints `SKIP: <why>` and exits 0,
+# the .debs cannot be had (no network), prints `ok - sshd.sh # SKIP <why>` and exits 0,
 # unless READYD_REQUIRE_PEERS=1 (then that is a failure). Every wait is bounded.
 set -u
 
@@ -84,7 +84,7 @@ trap 'exit 143' TERM HUP
 finish() {
   local ms=$((($(date +%s%N) - t0) / 1000000))
   note "took $((ms / 1000)).$(printf %03d $((ms % 1000))) s"
-  echo "$passed passed, $failed failed"
+  tap_summary
   [ "$failed" = 0 ]
   exit
 }

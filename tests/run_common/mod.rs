@@ -1,6 +1,5 @@
-//! The harness of tests/run_*.rs: `readyd run` started as a user would, every wait
-//! bounded, its output split into lines; a copy of the one at the top of tests/command.rs
-//! (kept there unchanged), for test files of their own.
+//! The harness of tests/command.rs and tests/run_*.rs: `readyd run` started as a user
+//! would, every wait bounded, its output split into lines.
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read};

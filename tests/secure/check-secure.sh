@@ -26,7 +26,6 @@ repo=$(cd "$here/../.." && pwd)
 # shellcheck source=tests/tap.sh
 . "$repo/tests/tap.sh"
 indent() { sed 's/^/#   /'; }
-finish() { echo "$passed passed, $failed failed"; [ "$failed" = 0 ]; exit; }
 NOBODY=65534
 
 if [ "${1:-}" = --inside ]; then

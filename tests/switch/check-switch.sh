@@ -57,8 +57,13 @@ note() { echo "# $*"; }
 indent() { sed 's/^/#   /'; }
 seconds() { local ms=$((($(date +%s%N) - $1) / 1000000)); echo "$((ms / 1000)).$(printf %03d $((ms % 1000))) s"; }
 finish() {
-  [ "${1:-}" = --inside ] || note "took $(seconds "$t0")"
-  echo "$passed passed, $failed failed"
+  if [ "${1:-}" = --inside ]; then
+    # Counts only: the outer run adds them to its own and prints the plan.
+    echo "$passed passed, $failed failed"
+  else
+    note "took $(seconds "$t0")"
+    tap_summary
+  fi
   [ "$failed" = 0 ]
   exit
 }
@@ -256,9 +261,9 @@ if [ "${1:-}" = --inside ]; then
   run_mosquitto() {
     local label=$1 bin=$2 port
     port=$(python3 "$probe" free-port)
-    # `user root`: as root, mosquitto would otherwise drop to nobody before READY=1, and
-    # nobody cannot reach readyd run's notify socket (in a private 0700 directory).
-    printf 'listener %s 127.0.0.1\nallow_anonymous true\nuser root\n' "$port" > "$scratch/$label.conf"
+    # As root, mosquitto drops to its default user before READY=1: readyd run's notify
+    # socket takes the message from another uid, as systemd's does.
+    printf 'listener %s 127.0.0.1\nallow_anonymous true\n' "$port" > "$scratch/$label.conf"
     start "$label" -- "$bin" -c "$scratch/$label.conf"
     if wait_event '"event":"verdict","ready":true'; then
       ready_from_main "$label" ""

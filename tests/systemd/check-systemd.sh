@@ -25,7 +25,7 @@
 #
 # Prints one `ok - ...` / `not ok - ...` line per check, then `N passed, M failed`.
 # Exit 0 only if every check passed. Without root, systemd-nspawn or debootstrap
-# it prints `SKIP: <why>` and exits 0, unless READYD_REQUIRE_PEERS=1 (then exit 1).
+# it prints `ok - <script> # SKIP <why>` and exits 0, unless READYD_REQUIRE_PEERS=1 (then exit 1).
 #
 # Settings: SYSTEMD_SUITES (default "bookworm trixie sid"): the releases, in order;
 # PEER_NAME (default readyd): container names are PEER_NAME-SUITE.
@@ -78,7 +78,8 @@ stop_container() {
 # Stops the container (if we booted it), prints the summary and exits.
 finish() {
   stop_container
-  echo "$passed passed, $failed failed"
+  [ $((passed + failed)) -gt 0 ] || not_ok "no check ran"
+  tap_summary
   [ "$failed" = 0 ]
   exit
 }
@@ -199,4 +200,84 @@ check_article() {
 # shellcheck source=tests/systemd/notify-command-checks.sh
 . "$here/notify-command-checks.sh"
 
+# Every check, against the systemd booted now. A new check is one more line here.
+run_checks() {
+  check_article
+  check_socket_activation
+  check_listen_pidfdid
+  check_watchdog
+  check_fdstore
+  check_ready_reload
+  check_failed_start
+  check_barrier
+  check_mainpid
+  check_notify_command
+}
+
+# tree_of SUITE: where that release's tree lives.
+tree_of() {
+  case $1 in
+    bookworm) echo "$PEER_DIR/rootfs" ;;
+    *) echo "$PEER_DIR/rootfs-$1" ;;
+  esac
+}
+
+# One release: bootstrap its tree (once, under a lock another run may hold), boot it, print
+# its version line, run the checks, stop it. SD_VERSION (the number, e.g. 257) is set for
+# checks whose expectations differ between versions.
+run_suite() {
+  local suite=$1 t0 t1 t2 line
+  export SUITE=$suite NAME=$PEER_NAME-$suite ROOTFS
+  ROOTFS=$(tree_of "$suite")
+  echo "# ====== $suite: $ROOTFS, container $NAME"
+  t0=$(date +%s)
+  if [ ! -e "$ROOTFS/usr/lib/systemd/systemd" ]; then
+    echo "# first run: debootstrapping Debian $suite into $ROOTFS (a minute or two)"
+  fi
+  mkdir -p "$PEER_DIR"
+  flock "$PEER_DIR/bootstrap-$suite.lock" "$SYSTEMD_PEER" bootstrap 2>&1 | tail -n 3 | note
+  [ "${PIPESTATUS[0]}" = 0 ] || { not_ok "bootstrap of $ROOTFS failed"; return; }
+  t1=$(date +%s)
+
+  # A container of ours still running means a concurrent (or killed) run: do not
+  # touch it, say how to clear it.
+  if peer status >/dev/null 2>&1; then
+    not_ok "container '$NAME' is already running; if no other run is active: NAME=$NAME ROOTFS=$ROOTFS PEER_DIR=$PEER_DIR $SYSTEMD_PEER stop"
+    return
+  fi
+
+  # The scratch folder is bound read-only at /opt/test when the container boots.
+  for f in $EXAMPLES libreadyd.so.0 "$here/foreign-listen.sh"; do
+    case $f in /*) ;; *) f=$build/$f ;; esac
+    noted install-bin "$f" "${f##*/}" ||
+      { not_ok "copying $f into the scratch folder failed"; return; }
+  done
+  install_notify_command || return
+
+  # systemd 258 and later refuse the legacy and hybrid cgroup layouts a host like this one
+  # (systemd 252, hybrid) gives a container by default: the newer releases get the unified
+  # hierarchy. 252 keeps what it has always been tested with.
+  if [ "$suite" = bookworm ]; then
+    unset SYSTEMD_NSPAWN_UNIFIED_HIERARCHY
+  else
+    export SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1
+  fi
+  booted=1
+  if noted boot; then
+    ok "container booted"
+  else
+    not_ok "container did not boot"; stop_container; return
+  fi
+  line=$(peer exec systemctl --version | head -n 1)
+  echo "# $suite: $line"
+  SD_VERSION=$(echo "$line" | sed -n 's/^systemd \([0-9]*\).*/\1/p')
+  run_checks
+  stop_container
+  t2=$(date +%s)
+  echo "# $suite: bootstrap $((t1 - t0)) s, boot and checks $((t2 - t1)) s"
+}
+
+for suite in $SYSTEMD_SUITES; do
+  run_suite "$suite"
+done
 finish

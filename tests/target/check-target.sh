@@ -27,11 +27,10 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/readyd-check-target.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 # shellcheck source=tests/tap.sh
 . "$repo/tests/tap.sh"
-finish() { echo "$TARGET: $passed passed, $failed failed"; [ "$failed" = 0 ]; exit; }
+echo "# $TARGET"
 need_tool() {
   command -v "$1" >/dev/null && return 0
-  if [ "${READYD_REQUIRE_TOOLS:-}" = 1 ]; then not_ok "$TARGET: $1 not found ($2)"; finish; fi
-  echo "SKIP: $TARGET: $1 not found ($2)"; exit 0
+  skip_tool "$TARGET: $1" "not found ($2)"; finish
 }
 need_tool "${cc%% *}" "the C compiler for $TARGET; .ci/run installs it"
 [ ${#run[@]} -eq 0 ] || need_tool "${run[0]}" "apt-get install qemu-user"
