@@ -156,18 +156,9 @@ pub unsafe fn listen_fds_with_names(names: *mut *mut *mut c_char) -> Result<c_in
     if names.is_null() {
         return listen_fds();
     }
-    // Check the names before touching any fd: a malformed list leaves the fds as they are.
-    let fdnames = env::get(c"LISTEN_FDNAMES").map(CStr::to_bytes);
-    let count = match fdnames {
-        Some(value) => Some(split_names(value, |_| Ok(()))?),
-        None => None,
-    };
-    let n = listen_fds()?;
+    let (n, fdnames) = listen_fds_and_names()?;
     if n <= 0 {
         return Ok(n);
-    }
-    if count.is_some_and(|c| c != n as usize) {
-        return Err(Errno(libc::EINVAL));
     }
     let array = names_array(n as usize, fdnames)?;
     // SAFETY: names is valid for one write (caller's contract).
@@ -175,22 +166,30 @@ pub unsafe fn listen_fds_with_names(names: *mut *mut *mut c_char) -> Result<c_in
     Ok(n)
 }
 
-/// `sd_listen_fds_with_names()` without malloc, for the Rust API: the same checks in the
-/// same order, then `each` gets every fd's name in fd order, escapes still in (see
-/// [`unescape`]), or `unknown` for each when `LISTEN_FDNAMES` is unset. Returns as
-/// [`listen_fds`]; `each` is called only when the count is positive.
-pub fn listen_fds_named(mut each: impl FnMut(&[u8])) -> Result<c_int> {
+/// [`listen_fds`] and the raw `LISTEN_FDNAMES` (unset: None), whose names must number as
+/// many as the fds when there are any. The names are checked before any fd is touched: a
+/// malformed list leaves the fds as they are.
+fn listen_fds_and_names() -> Result<(c_int, Option<&'static [u8]>)> {
     let fdnames = env::get(c"LISTEN_FDNAMES").map(CStr::to_bytes);
     let count = match fdnames {
         Some(value) => Some(split_names(value, |_| Ok(()))?),
         None => None,
     };
     let n = listen_fds()?;
+    if n > 0 && count.is_some_and(|c| c != n as usize) {
+        return Err(Errno(libc::EINVAL));
+    }
+    Ok((n, fdnames))
+}
+
+/// `sd_listen_fds_with_names()` without malloc, for the Rust API: the same checks in the
+/// same order, then `each` gets every fd's name in fd order, escapes still in (see
+/// [`unescape`]), or `unknown` for each when `LISTEN_FDNAMES` is unset. Returns as
+/// [`listen_fds`]; `each` is called only when the count is positive.
+pub fn listen_fds_named(mut each: impl FnMut(&[u8])) -> Result<c_int> {
+    let (n, fdnames) = listen_fds_and_names()?;
     if n <= 0 {
         return Ok(n);
-    }
-    if count.is_some_and(|c| c != n as usize) {
-        return Err(Errno(libc::EINVAL));
     }
     match fdnames {
         Some(value) => {

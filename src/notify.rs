@@ -96,8 +96,9 @@ fn getpid() -> libc::pid_t {
     sys::getpid()
 }
 
-/// Errors by which the kernel says "this socket type does not exist here".
-fn not_supported(e: Errno) -> bool {
+/// Errors by which the kernel says "this socket type does not exist here" (or, for other
+/// calls, "not supported here").
+pub(crate) fn not_supported(e: Errno) -> bool {
     matches!(
         e.0,
         libc::EOPNOTSUPP

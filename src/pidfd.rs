@@ -61,21 +61,11 @@ fn handle_id(fd: c_int) -> Result<u64> {
 /// Failures of name_to_handle_at that say "not here" (no file handles in this kernel or
 /// file system, the call filtered, an odd handle size) rather than "this fd is bad".
 fn handle_unavailable(e: Errno) -> bool {
-    matches!(
-        e.0,
-        libc::EOPNOTSUPP
-            | libc::ENOTTY
-            | libc::ENOSYS
-            | libc::EAFNOSUPPORT
-            | libc::EPFNOSUPPORT
-            | libc::EPROTONOSUPPORT
-            | libc::ESOCKTNOSUPPORT
-            | libc::ENOPROTOOPT
-            | libc::EPERM
-            | libc::EACCES
-            | libc::EOVERFLOW
-            | libc::EINVAL
-    )
+    crate::notify::not_supported(e)
+        || matches!(
+            e.0,
+            libc::EPERM | libc::EACCES | libc::EOVERFLOW | libc::EINVAL
+        )
 }
 
 /// The id of a pidfs fd, as libsystemd since v258 takes it: the file handle first; where
