@@ -15,7 +15,6 @@ use std::ffi::c_int;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::os::fd::FromRawFd;
-use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -366,11 +365,11 @@ fn listen_pid_is_the_daemons_own_pid() {
     );
 }
 
-/// Not a test by itself: when READYD_TEST_HELPER is set, this test binary is the daemon
+/// Not a test by itself: when READYD_TEST_ROLE is set, this test binary is the daemon
 /// that the tests below start under `readyd run`, using the library.
 #[test]
 fn daemon_helper() {
-    let Ok(role) = std::env::var("READYD_TEST_HELPER") else {
+    let Ok(role) = std::env::var("READYD_TEST_ROLE") else {
         return;
     };
     match role.as_str() {
@@ -409,27 +408,9 @@ fn daemon_helper() {
     thread::sleep(Duration::from_secs(20));
 }
 
-/// `readyd run ARGS -- <this test binary as the daemon helper ROLE>`.
-fn helper_command(role: &str, args: &[&str]) -> Command {
-    let exe = std::env::current_exe().unwrap();
-    let mut all = vec!["run"];
-    all.extend_from_slice(args);
-    all.push("--");
-    let mut c = readyd(&all);
-    c.arg(exe)
-        .args([
-            "--exact",
-            "daemon_helper",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env("READYD_TEST_HELPER", role);
-    c
-}
-
 #[test]
 fn a_listen_socket_the_daemon_accepts_on() {
-    let mut r = Streaming::start(helper_command(
+    let mut r = Streaming::start(helper(
         "accept",
         &[
             "--listen",
@@ -458,7 +439,7 @@ fn a_listen_socket_the_daemon_accepts_on() {
 
 #[test]
 fn fd_store_keeps_and_counts_the_fds() {
-    let o = run(helper_command(
+    let o = run(helper(
         "fdstore",
         &["--fdstore-max", "2", "--until", "ready", "--timeout", "10"],
     ));

@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicI32, Ordering};
 use std::thread;
 use std::time::Duration;
 
-use run_common::{Output, Streaming, TempDir, pid_after, readyd, run, run_sh};
+use run_common::{Output, Streaming, TempDir, helper, pid_after, readyd, run, run_sh};
 
 // ---- the daemons ----
 
@@ -174,24 +174,6 @@ fn daemon_helper() {
         other => panic!("unknown helper role {other}"),
     }
     thread::sleep(Duration::from_secs(20));
-}
-
-/// `readyd run ARGS -- <this test binary as the daemon ROLE>`.
-fn helper(role: &str, args: &[&str]) -> Command {
-    let exe = std::env::current_exe().unwrap();
-    let mut all = vec!["run"];
-    all.extend_from_slice(args);
-    all.push("--");
-    let mut c = readyd(&all);
-    c.arg(exe)
-        .args([
-            "--exact",
-            "daemon_helper",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env("READYD_TEST_ROLE", role);
-    c
 }
 
 fn send(text: &str, args: &[&str]) -> Command {

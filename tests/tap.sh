@@ -53,3 +53,20 @@ skip_peer() {
   skip "${0##*/}" "$1"
   finish
 }
+
+# Waiting without a timed assertion: a bound only keeps a broken run from hanging.
+# until_true SECS CMD...: runs CMD every 50 ms until it succeeds; fails after SECS seconds.
+until_true() {
+  local end=$((${EPOCHREALTIME/./} + $1 * 1000000)); shift
+  until "$@"; do
+    [ "${EPOCHREALTIME/./}" -lt "$end" ] || return 1
+    sleep 0.05
+  done
+}
+# alive PID: PID exists and is not a zombie (our own children stay zombies until waited for).
+alive() {
+  local state
+  state=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)
+  [ -n "$state" ] && [ "$state" != Z ]
+}
+gone() { ! alive "$1"; }

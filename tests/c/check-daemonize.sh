@@ -63,21 +63,6 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM HUP
 
-# until_true SECS CMD...: runs CMD every 50 ms until it succeeds; fails after SECS seconds.
-until_true() {
-  local end=$((${EPOCHREALTIME/./} + $1 * 1000000)); shift
-  until "$@"; do
-    [ "${EPOCHREALTIME/./}" -lt "$end" ] || return 1
-    sleep 0.05
-  done
-}
-# alive PID: PID exists and is not a zombie (our own children stay zombies until waited for).
-alive() {
-  local state
-  state=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)
-  [ -n "$state" ] && [ "$state" != Z ]
-}
-gone() { ! alive "$1"; }
 
 # stat_field PID N: field N of /proc/PID/stat counted after the command name
 # (1 state, 2 ppid, 3 pgrp, 4 session, 5 tty_nr).

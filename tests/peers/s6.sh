@@ -47,14 +47,6 @@ expect() {
   if [ "$2" = "$3" ]; then ok "$1: $2"; else not_ok "$1: wanted '$3', saw '$2'"; fi
 }
 
-# until_true SECS CMD...: runs CMD every 50 ms until it succeeds; fails after SECS seconds.
-until_true() {
-  local end=$((${EPOCHREALTIME/./} + $1 * 1000000)); shift
-  until "$@"; do
-    [ "${EPOCHREALTIME/./}" -lt "$end" ] || return 1
-    sleep 0.05
-  done
-}
 
 # ours: the pids of the processes this script started, whatever became of them: s6-svscan,
 # the s6-supervise processes, the run scripts and the daemons all inherit READYD_CHECK_S6

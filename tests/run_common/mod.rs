@@ -232,6 +232,25 @@ impl Streaming {
 }
 
 /// `readyd run ARGS -- sh -c SCRIPT`.
+/// `readyd run ARGS -- <this test binary as the daemon ROLE>`: the test binary's own
+/// `daemon_helper` test plays the daemon named by `READYD_TEST_ROLE`.
+pub fn helper(role: &str, args: &[&str]) -> Command {
+    let exe = std::env::current_exe().unwrap();
+    let mut all = vec!["run"];
+    all.extend_from_slice(args);
+    all.push("--");
+    let mut c = readyd(&all);
+    c.arg(exe)
+        .args([
+            "--exact",
+            "daemon_helper",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("READYD_TEST_ROLE", role);
+    c
+}
+
 pub fn run_sh(args: &[&str], script: &str) -> Output {
     let mut all = vec!["run"];
     all.extend_from_slice(args);
